@@ -1,0 +1,66 @@
+# SmokeSeg (FoSp, AAAI 2024), PASCAL VOC layout: JPEGImages/, palette-PNG
+# SegmentationClass/ with indices {0, 1}, ImageSets/Segmentation/*.txt with
+# train/val/test and the test_small/medium/large subsets (the metric reports
+# the size breakdown from them). Prepare with
+# tools/dataset_converters/smokeseg.py.
+dataset_type = 'SmokeSegDataset'
+data_root = 'data/SmokeSeg'
+crop_size = (512, 512)
+meta_keys = ('img_path', 'seg_map_path', 'ori_shape', 'img_shape',
+             'pad_shape', 'scale_factor', 'flip', 'flip_direction',
+             'reduce_zero_label', 'size_group')
+# FoSp's release: resize 512 with ratio 0.5-2, crop 512 (cat_max_ratio
+# 0.75), flip, photometric distortion.
+train_pipeline = [
+    dict(type='LoadSmokeImageFromFile'),
+    dict(type='LoadSmokeAnnotations'),
+    dict(
+        type='RandomResize',
+        scale=(512, 512),
+        ratio_range=(0.5, 2.0),
+        keep_ratio=True),
+    dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PhotoMetricDistortion'),
+    dict(type='PackSegInputs')
+]
+test_pipeline = [
+    dict(type='LoadSmokeImageFromFile'),
+    dict(type='Resize', scale=(512, 512), keep_ratio=True),
+    dict(type='LoadSmokeAnnotations'),
+    dict(type='PackSegInputs', meta_keys=meta_keys)
+]
+train_dataloader = dict(
+    batch_size=2,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='InfiniteSampler', shuffle=True),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        ann_file='ImageSets/Segmentation/train.txt',
+        pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=1,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        ann_file='ImageSets/Segmentation/val.txt',
+        pipeline=test_pipeline))
+test_dataloader = dict(
+    batch_size=1,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        ann_file='ImageSets/Segmentation/test.txt',
+        pipeline=test_pipeline))
+# FoSp evaluates at probability > 0.4 (its config); this package's configs
+# use 0.5 unless the method's own setting says otherwise.
+val_evaluator = dict(type='SmokeMetric', threshold=0.5)
+test_evaluator = val_evaluator

@@ -1,0 +1,33 @@
+# Runtime shared by every mmsmoke config.
+# `custom_imports` registers mmsmoke's modules into MMSegmentation's
+# registries, so the stock tools (train/test/inference) find them.
+custom_imports = dict(imports=['mmsmoke'], allow_failed_imports=False)
+default_scope = 'mmseg'
+env_cfg = dict(
+    cudnn_benchmark=False,
+    mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
+    # nccl on GPUs; CPU-only runs use
+    # --cfg-options env_cfg.dist_cfg.backend=gloo
+    dist_cfg=dict(backend='nccl'),
+)
+vis_backends = [dict(type='LocalVisBackend')]
+visualizer = dict(
+    type='SegLocalVisualizer',
+    vis_backends=vis_backends,
+    name='visualizer',
+    alpha=0.5)
+log_processor = dict(by_epoch=False)
+log_level = 'INFO'
+load_from = None
+resume = False
+default_hooks = dict(
+    timer=dict(type='IterTimerHook'),
+    logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
+    param_scheduler=dict(type='ParamSchedulerHook'),
+    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=4000),
+    sampler_seed=dict(type='DistSamplerSeedHook'),
+    visualization=dict(type='SegVisualizationHook'))
+# NOTE: MMSeg's SegTTAModel applies a second sigmoid to single-channel
+# (out_channels=1) probabilities, so --tta is not supported for the binary
+# configs of this package.
+tta_model = dict(type='SegTTAModel')

@@ -1,0 +1,25 @@
+# MMSeg's DeepLabV3+ R50-D8 turned into a binary smoke model: one sigmoid
+# output channel with an explicit threshold (MMSeg would default to 0.3), BN
+# instead of SyncBN so that it also runs in one process (SyncBN variants are
+# in the *_syncbn configs). ImageNet weights are loaded the standard way from
+# `open-mmlab://resnet50_v1c`; to train offline without them use
+#   --cfg-options model.pretrained=None model.backbone.init_cfg=None
+_base_ = ['mmseg::_base_/models/deeplabv3plus_r50-d8.py']
+norm_cfg = dict(type='BN', requires_grad=True)
+binary_loss = dict(
+    type='CrossEntropyLoss', use_sigmoid=True, loss_weight=1.0)
+model = dict(
+    backbone=dict(norm_cfg=norm_cfg),
+    decode_head=dict(
+        num_classes=2,
+        out_channels=1,
+        threshold=0.5,
+        norm_cfg=norm_cfg,
+        loss_decode=binary_loss),
+    auxiliary_head=dict(
+        num_classes=2,
+        out_channels=1,
+        threshold=0.5,
+        norm_cfg=norm_cfg,
+        loss_decode=dict(
+            type='CrossEntropyLoss', use_sigmoid=True, loss_weight=0.4)))

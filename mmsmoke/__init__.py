@@ -1,0 +1,19 @@
+"""mmsmoke: smoke segmentation modules for MMSegmentation 1.x.
+
+Importing the package checks the torch/mmcv stack, registers every mmsmoke
+module into MMSegmentation's registries and allow-lists mmengine's checkpoint
+contents for ``torch.load(weights_only=True)``. Configs enable it with
+``custom_imports = dict(imports=['mmsmoke'], allow_failed_imports=False)``.
+"""
+from .utils.stack_check import check_stack
+
+check_stack()
+
+from .utils.safe_loading import allow_mmengine_globals  # noqa: E402
+
+allow_mmengine_globals()
+
+from . import datasets, evaluation, models  # noqa: E402,F401
+from .version import __version__  # noqa: E402
+
+__all__ = ['__version__', 'check_stack', 'allow_mmengine_globals']

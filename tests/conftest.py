@@ -1,0 +1,26 @@
+"""Shared pytest set-up: MMSeg's default scope and mmsmoke registration."""
+import os
+from pathlib import Path
+
+import pytest
+
+#: Real data lives beside the checkout (../shared/data); tests that use it
+#: skip when it is absent.
+SHARED_DATA = Path(
+    os.environ.get('MMSMOKE_SHARED_DATA',
+                   Path(__file__).resolve().parents[1].parent / 'shared' /
+                   'data'))
+
+
+@pytest.fixture(scope='session', autouse=True)
+def mmseg_scope():
+    from mmseg.utils import register_all_modules
+
+    import mmsmoke  # noqa: F401
+    register_all_modules(init_default_scope=True)
+    yield
+
+
+@pytest.fixture(scope='session')
+def shared_data() -> Path:
+    return SHARED_DATA

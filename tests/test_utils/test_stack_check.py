@@ -1,0 +1,46 @@
+"""The stack check reports broken installs clearly."""
+import importlib
+
+import pytest
+
+from mmsmoke.utils import stack_check
+
+
+def test_current_stack_is_sound_and_runs_an_op():
+    stack_check.check_stack(run_op=True)
+
+
+def test_mmcv_too_new_is_reported(monkeypatch):
+    import mmcv
+    monkeypatch.setattr(mmcv, '__version__', '2.2.0')
+    with pytest.raises(stack_check.StackError,
+                       match=r'mmcv 2\.2\.0 .*mmcv < 2\.2\.0'):
+        stack_check.check_stack()
+
+
+def test_mmcv_without_ops_is_reported(monkeypatch):
+    real_import = importlib.import_module
+
+    def fake_import(name, *args, **kwargs):
+        if name == 'mmcv._ext':
+            raise ModuleNotFoundError("No module named 'mmcv._ext'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(stack_check.importlib, 'import_module', fake_import)
+    with pytest.raises(stack_check.StackError,
+                       match='no compiled ops.*MMCV_WITH_OPS=1'):
+        stack_check.check_stack()
+
+
+def test_missing_torchvision_is_reported(monkeypatch):
+    real_import = importlib.import_module
+
+    def fake_import(name, *args, **kwargs):
+        if name == 'torchvision':
+            raise ImportError('libc10_cuda.so: cannot open shared object')
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(stack_check.importlib, 'import_module', fake_import)
+    with pytest.raises(stack_check.StackError,
+                       match='torchvision is missing or does not load'):
+        stack_check.check_stack()
