@@ -1,0 +1,3 @@
+from .metrics import SmokeMetric
+
+__all__ = ['SmokeMetric']

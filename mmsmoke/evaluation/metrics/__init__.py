@@ -1,0 +1,3 @@
+from .smoke_metric import SmokeMetric
+
+__all__ = ['SmokeMetric']
