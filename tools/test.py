@@ -63,6 +63,10 @@ def trigger_visualization_hook(cfg: Config, args: argparse.Namespace) -> None:
             '--show or --show-dir; see configs/_base_/default_runtime.py')
     hook = hooks['visualization']
     hook['draw'] = True
+    # MMSeg's hook draws one batch in `interval` (50 by default); a test
+    # run that asks for pictures gets one per image unless the config says
+    # otherwise.
+    hook.setdefault('interval', 1)
     if args.show:
         hook['show'] = True
         hook['wait_time'] = args.wait_time

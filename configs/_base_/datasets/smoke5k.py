@@ -50,5 +50,9 @@ val_dataloader = dict(
         data_prefix=dict(img_path='test/img', seg_map_path='test/gt'),
         pipeline=test_pipeline))
 test_dataloader = val_dataloader
-val_evaluator = dict(type='SmokeMetric', threshold=0.5)
-test_evaluator = val_evaluator
+# Validation logs the scalar metrics; the test run also returns (and with
+# --out saves) the reliability-diagram bins.
+val_evaluator = dict(
+    type='SmokeMetric', threshold=0.5, return_reliability_bins=False)
+test_evaluator = dict(
+    type='SmokeMetric', threshold=0.5, return_reliability_bins=True)

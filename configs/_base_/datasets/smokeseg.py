@@ -62,5 +62,9 @@ test_dataloader = dict(
         pipeline=test_pipeline))
 # FoSp evaluates at probability > 0.4 (its config); this package's configs
 # use 0.5 unless the method's own setting says otherwise.
-val_evaluator = dict(type='SmokeMetric', threshold=0.5)
-test_evaluator = val_evaluator
+# Validation logs the scalar metrics; the test run also returns (and with
+# --out saves) the reliability-diagram bins.
+val_evaluator = dict(
+    type='SmokeMetric', threshold=0.5, return_reliability_bins=False)
+test_evaluator = dict(
+    type='SmokeMetric', threshold=0.5, return_reliability_bins=True)
