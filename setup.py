@@ -13,7 +13,7 @@ import sys
 from setuptools import find_packages, setup
 
 HERE = osp.dirname(osp.abspath(__file__))
-MIM_FILES = ('configs', 'tools')
+MIM_FILES = ('configs', 'tools', 'model-index.yml')
 
 
 def read_version() -> str:
@@ -35,7 +35,7 @@ def read_requirements(name: str) -> list:
 
 
 def add_mim_extension() -> None:
-    """Place ``configs/`` and ``tools/`` under ``mmsmoke/.mim``.
+    """Place ``configs/``, ``tools/`` and ``model-index.yml`` in ``.mim``.
 
     Editable installs get symbolic links (edits show up at once); building a
     wheel or sdist gets real copies.
@@ -57,9 +57,12 @@ def add_mim_extension() -> None:
         elif osp.isdir(dst):
             shutil.rmtree(dst)
         if mode == 'symlink':
-            os.symlink(osp.relpath(src, mim_dir), dst, target_is_directory=True)
-        else:
+            os.symlink(osp.relpath(src, mim_dir), dst,
+                       target_is_directory=osp.isdir(src))
+        elif osp.isdir(src):
             shutil.copytree(src, dst)
+        else:
+            shutil.copyfile(src, dst)
 
 
 if __name__ == '__main__':
@@ -75,7 +78,10 @@ if __name__ == '__main__':
         python_requires='>=3.9,<3.13',
         packages=find_packages(exclude=('configs', 'tools', 'tests', 'docs')),
         include_package_data=True,
-        package_data={'mmsmoke': ['.mim/configs/**/*', '.mim/tools/**/*']},
+        package_data={
+            'mmsmoke':
+            ['.mim/configs/**/*', '.mim/tools/**/*', '.mim/model-index.yml']
+        },
         install_requires=read_requirements('runtime') +
         read_requirements('torch') + read_requirements('mmcv'),
         extras_require={

@@ -13,7 +13,13 @@ from .utils.safe_loading import allow_mmengine_globals  # noqa: E402
 
 allow_mmengine_globals()
 
-from . import datasets, evaluation, models  # noqa: E402,F401
+# Let configs inherit ours as `mmsmoke::_base_/...` (resolved under
+# mmsmoke/.mim/configs of the installed package, see setup.py).
+from mmengine.config.utils import MODULE2PACKAGE  # noqa: E402
+
+MODULE2PACKAGE.setdefault('mmsmoke', 'mmsmoke')
+
+from . import datasets, evaluation, models, registry  # noqa: E402,F401
 from .version import __version__  # noqa: E402
 
 __all__ = ['__version__', 'check_stack', 'allow_mmengine_globals']
