@@ -9,6 +9,7 @@ or linked with ``--link``), and checks every pair: a mask for each image,
 equal sizes, mask values {0, 255}. It prints a summary per split.
 """
 import argparse
+import os
 import os.path as osp
 import sys
 import tempfile
@@ -19,13 +20,8 @@ from mmsmoke.datasets.preparation import (check_pairs,  # noqa: E402
                                           extract_archive, find_root, place)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('src', help='SMOKE5K zip or extracted folder')
-    parser.add_argument('--out', default='data/SMOKE5K')
-    parser.add_argument('--link', action='store_true',
-                        help='symlink an extracted folder instead of copying')
-    args = parser.parse_args()
+def prepare(args: argparse.Namespace) -> None:
+    os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
     with tempfile.TemporaryDirectory(dir=osp.dirname(
             osp.abspath(args.out))) as tmp:
         top = extract_archive(args.src, tmp)
@@ -41,6 +37,20 @@ def main() -> int:
                   f'{dict(stats["sizes"].most_common(5))}')
         place(root, args.out, link=args.link and osp.isdir(args.src))
     print(f'SMOKE5K ready at {args.out}')
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('src', help='SMOKE5K zip or extracted folder')
+    parser.add_argument('--out', default='data/SMOKE5K')
+    parser.add_argument('--link', action='store_true',
+                        help='symlink an extracted folder instead of copying')
+    args = parser.parse_args()
+    try:
+        prepare(args)
+    except (OSError, ValueError) as err:
+        print(f'error: {err}', file=sys.stderr)
+        return 1
     return 0
 
 

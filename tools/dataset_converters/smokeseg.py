@@ -23,13 +23,8 @@ from mmsmoke.datasets.preparation import (check_pairs,  # noqa: E402
 SPLITS = ('train', 'val', 'test', 'test_small', 'test_medium', 'test_large')
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('src', help='SmokeSeg zip or extracted folder')
-    parser.add_argument('--out', default='data/SmokeSeg')
-    parser.add_argument('--link', action='store_true',
-                        help='symlink an extracted folder instead of copying')
-    args = parser.parse_args()
+def prepare(args: argparse.Namespace) -> None:
+    os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
     with tempfile.TemporaryDirectory(dir=osp.dirname(
             osp.abspath(args.out))) as tmp:
         top = extract_archive(args.src, tmp)
@@ -66,6 +61,20 @@ def main() -> int:
         shutil.copytree(split_dir,
                         osp.join(args.out, 'ImageSets', 'Segmentation'))
     print(f'SmokeSeg ready at {args.out}')
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('src', help='SmokeSeg zip or extracted folder')
+    parser.add_argument('--out', default='data/SmokeSeg')
+    parser.add_argument('--link', action='store_true',
+                        help='symlink an extracted folder instead of copying')
+    args = parser.parse_args()
+    try:
+        prepare(args)
+    except (OSError, ValueError) as err:
+        print(f'error: {err}', file=sys.stderr)
+        return 1
     return 0
 
 
