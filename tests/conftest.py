@@ -24,3 +24,14 @@ def mmseg_scope():
 @pytest.fixture(scope='session')
 def shared_data() -> Path:
     return SHARED_DATA
+
+
+@pytest.fixture(scope='session')
+def tiny_synthetic(tmp_path_factory) -> Path:
+    """A tiny synthetic smoke set (SMOKE5K layout, 64x64) for tool tests."""
+    from mmsmoke.datasets.synthetic import generate_dataset
+    root = tmp_path_factory.mktemp('synthetic') / 'smoke5k'
+    generate_dataset(
+        str(root), layout='smoke5k', num_train=16, num_test=8,
+        img_size=(64, 64), seed=0)
+    return root
