@@ -1,3 +1,14 @@
+from .bvm_blocks import (RCAB, DenseASPP, LatentEncoder,
+                         gaussian_kl_to_standard_normal)
 from .image_ops import denormalize_inputs
+from .transmission import (atmospheric_light, dark_channel,
+                           estimate_transmission, transmission_from_inputs)
+from .uncertainty_net import (UncertaintyEstimationNet, binary_entropy,
+                              mc_uncertainty)
 
-__all__ = ['denormalize_inputs']
+__all__ = [
+    'denormalize_inputs', 'dark_channel', 'atmospheric_light',
+    'estimate_transmission', 'transmission_from_inputs',
+    'UncertaintyEstimationNet', 'binary_entropy', 'mc_uncertainty',
+    'LatentEncoder', 'RCAB', 'DenseASPP', 'gaussian_kl_to_standard_normal'
+]

@@ -1,0 +1,3 @@
+from .bvm_head import BVMHead
+
+__all__ = ['BVMHead']

@@ -1,0 +1,528 @@
+"""Transmission-BVM segmentor: BNN-LVM + sampling-free uncertainty."""
+from contextlib import contextmanager
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn.functional as F
+from mmengine.structures import PixelData
+from torch import Tensor, nn
+
+from mmseg.models.utils import resize
+from mmseg.registry import MODELS
+from mmseg.utils import (ConfigType, OptConfigType, OptMultiConfig,
+                         OptSampleList, SampleList, add_prefix)
+from ..utils.uncertainty_net import mc_uncertainty
+from .transmission_encoder_decoder import TransmissionEncoderDecoder
+
+UNCERTAINTY_MODES = ('sampling_free', 'mc', 'none')
+UNCERTAINTY_FIELDS = ('total', 'aleatoric', 'epistemic')
+
+
+@contextmanager
+def mc_dropout_enabled(module: nn.Module) -> Iterator[int]:
+    """Put every dropout layer of ``module`` in training mode for a while.
+
+    Everything else (e.g. batch norm) keeps its mode, as MC dropout needs.
+
+    Yields:
+        int: The number of dropout layers switched on.
+    """
+    layers = [
+        m for m in module.modules()
+        if isinstance(m, nn.modules.dropout._DropoutNd)
+    ]
+    modes = [m.training for m in layers]
+    try:
+        for m in layers:
+            m.train()
+        yield len(layers)
+    finally:
+        for m, mode in zip(layers, modes):
+            m.train(mode)
+
+
+@contextmanager
+def frozen_bn_statistics(module: nn.Module) -> Iterator[None]:
+    """Keep batch-norm running statistics unchanged for a while.
+
+    The extra Monte Carlo passes in training run the head in training mode
+    (batch statistics, active dropout) and must not update the running
+    statistics a second, third, ... time with the same batch.
+    """
+    layers = [
+        m for m in module.modules()
+        if isinstance(m, nn.modules.batchnorm._BatchNorm)
+    ]
+    saved = [(m.momentum, None if m.num_batches_tracked is None else
+              m.num_batches_tracked.clone()) for m in layers]
+    try:
+        for m in layers:
+            m.momentum = 0.0
+        yield
+    finally:
+        for m, (momentum, tracked) in zip(layers, saved):
+            m.momentum = momentum
+            if tracked is not None:
+                m.num_batches_tracked.copy_(tracked)
+
+
+@MODELS.register_module()
+class BVMEncoderDecoder(TransmissionEncoderDecoder):
+    """Transmission-BVM: Bayesian latent variable model with uncertainty.
+
+    Yan, Zhang and Barnes, "Transmission-Guided Bayesian Generative Model
+    for Smoke Segmentation", AAAI 2022. With
+    :class:`~mmsmoke.models.decode_heads.BVMHead` as decode head:
+
+    Training (one step):
+
+    1. backbone features ``f1..f4`` (computed once);
+    2. ``z ~ P_omega(z | x)``, logits ``s = P_theta(y | x, z)`` and the head's
+       ``loss_decode`` (the structure loss, Eq. 4) plus ``loss_kl``
+       (Eq. 2);
+    3. ``B - 1`` more samples of the head (new ``z`` and new dropout masks,
+       same backbone features, no gradient, batch-norm statistics frozen);
+       with ``s`` they give the MC targets ``U_p = H[mean p]`` and
+       ``U_a = mean H[p]`` (Eq. 3, 5);
+    4. the uncertainty network ``g_gamma(x, s)`` predicts ``U_p``, ``U_a``
+       and is fitted with ``L_un = 0.5 (MSE(U_p) + MSE(U_a))`` (Eq. 6,
+       ``uncertainty.loss_uncertainty``); ``s`` is detached, so ``L_un``
+       trains only ``g_gamma``;
+    5. ``pixel_losses`` get ``transmission=T`` (Eq. 9) and
+       ``uncertainty=U_p`` predicted by ``g_gamma`` (detached), i.e.
+       ``0.3 L_trans + 0.01 L_c`` of Eq. 11 when configured with those
+       weights.
+
+    The generator's and ``g_gamma``'s separate learning rates (2.5e-5 and
+    1.5e-5 in the paper) are set in the config with
+    ``paramwise_cfg=dict(custom_keys={'uncertainty_net':
+    dict(lr_mult=0.6)})``; since no loss reaches both parameter sets, one
+    Adam optimiser is equivalent to the paper's two.
+
+    Inference (``test_cfg``):
+
+    * ``uncertainty='sampling_free'`` (default): one deterministic pass
+      (``z = mu``, dropout off) gives the prediction, and ``g_gamma`` the
+      total and aleatoric maps; epistemic = total - aleatoric (>= 0).
+    * ``uncertainty='mc'``: ``mc_samples`` (default 10) passes with sampled
+      ``z`` and active dropout (backbone run once); the prediction is the
+      mean probability and the maps are the MC estimates of Eq. 5. This is
+      the reference the sampling-free maps approximate.
+    * ``uncertainty='none'``: prediction only.
+
+    The maps are entropies in bits (in [0, 1]) and are written into each
+    ``SegDataSample`` as ``pred_uncertainty_total``,
+    ``pred_uncertainty_aleatoric`` and ``pred_uncertainty_epistemic``
+    (``PixelData`` of shape (1, H, W)), un-padded, un-flipped and resized to
+    the original image like ``seg_logits``. ``mode='slide'`` accumulates the
+    maps over the windows like the logits.
+
+    Any other decode head with dropout layers also works (MC dropout only,
+    no latent variable); the config can then add the transmission and
+    calibrated entropy losses to a stock head.
+
+    Deviations from the authors' release (``sampling-based-BVM``): the
+    release fits its single-head "variance" net to the batch-wise min-max
+    normalised MC variance of 11 samples from the MC mean prediction; here
+    ``g_gamma`` is the paper's two-head network fitted to the entropies of
+    Eq. 5 from the prediction ``s`` it also sees at test time. The release's
+    test scripts choose the MC sample closest to the ground truth; nothing
+    here uses labels at test time.
+
+    Args:
+        backbone (dict): Backbone config.
+        decode_head (dict): Decode head config (``out_channels=1``).
+        uncertainty_net (dict): Config of ``g_gamma``. Defaults to
+            ``dict(type='UncertaintyEstimationNet')``.
+        train_mc_samples (int): ``B`` of Eq. 3/5 in training, including
+            the prediction that carries gradient. Defaults to 10.
+        uncertainty_loss_weight (float): Weight of ``L_un``.
+            Defaults to 1.0.
+        pixel_losses (dict | list[dict], optional): See
+            :class:`TransmissionEncoderDecoder`.
+        transmission_cfg (dict, optional): See
+            :class:`TransmissionEncoderDecoder`.
+        neck, auxiliary_head, train_cfg, data_preprocessor, pretrained,
+        init_cfg: As in :class:`mmseg.models.segmentors.EncoderDecoder`.
+        test_cfg (dict, optional): ``mode`` ('whole' or 'slide', with
+            ``crop_size``/``stride``), ``uncertainty`` (see above) and
+            ``mc_samples``.
+    """
+
+    def __init__(self,
+                 backbone: ConfigType,
+                 decode_head: ConfigType,
+                 uncertainty_net: ConfigType = dict(
+                     type='UncertaintyEstimationNet'),
+                 train_mc_samples: int = 10,
+                 uncertainty_loss_weight: float = 1.0,
+                 pixel_losses: Union[OptConfigType,
+                                     Sequence[ConfigType]] = None,
+                 transmission_cfg: OptConfigType = None,
+                 neck: OptConfigType = None,
+                 auxiliary_head: OptConfigType = None,
+                 train_cfg: OptConfigType = None,
+                 test_cfg: OptConfigType = None,
+                 data_preprocessor: OptConfigType = None,
+                 pretrained: Optional[str] = None,
+                 init_cfg: OptMultiConfig = None) -> None:
+        super().__init__(
+            backbone=backbone,
+            decode_head=decode_head,
+            pixel_losses=pixel_losses,
+            transmission_cfg=transmission_cfg,
+            neck=neck,
+            auxiliary_head=auxiliary_head,
+            train_cfg=train_cfg,
+            test_cfg=test_cfg,
+            data_preprocessor=data_preprocessor,
+            pretrained=pretrained,
+            init_cfg=init_cfg)
+        if self.out_channels != 1:
+            raise ValueError(
+                'BVMEncoderDecoder follows the binary convention '
+                '(num_classes=2, out_channels=1); the decode head has '
+                f'out_channels={self.out_channels}')
+        if train_mc_samples < 2:
+            raise ValueError('train_mc_samples must be >= 2 to estimate '
+                             f'uncertainty, got {train_mc_samples}')
+        if not self.has_latent and not any(
+                isinstance(m, nn.modules.dropout._DropoutNd)
+                for m in self.decode_head.modules()):
+            raise ValueError(
+                f'{type(self.decode_head).__name__} has neither a latent '
+                'variable nor dropout layers, so its Monte Carlo samples '
+                'would all be equal; use BVMHead or set dropout_ratio > 0.')
+        self.uncertainty_net = MODELS.build(uncertainty_net)
+        self.train_mc_samples = train_mc_samples
+        self.uncertainty_loss_weight = uncertainty_loss_weight
+        self._check_test_cfg()
+
+    def _check_test_cfg(self) -> None:
+        mode = self.test_cfg.get('mode', 'whole')
+        if mode not in ('whole', 'slide'):
+            raise ValueError('test_cfg.mode must be "whole" or "slide", got '
+                             f'{mode!r}')
+        unc = self.test_cfg.get('uncertainty', 'sampling_free')
+        if unc not in UNCERTAINTY_MODES:
+            raise ValueError(f'test_cfg.uncertainty must be one of '
+                             f'{UNCERTAINTY_MODES}, got {unc!r}')
+        if unc == 'mc' and int(self.test_cfg.get('mc_samples', 10)) < 2:
+            raise ValueError('test_cfg.mc_samples must be >= 2')
+
+    @property
+    def has_latent(self) -> bool:
+        """Whether the decode head has the latent variable ``z``."""
+        return hasattr(self.decode_head, 'infer_latent')
+
+    # ------------------------------------------------------------------
+    # training
+    # ------------------------------------------------------------------
+    def _sample_logits(self, feats: List[Tensor],
+                       latent: Optional[Tuple[Tensor, Tensor]]) -> Tensor:
+        """One stochastic pass of the head on fixed backbone features."""
+        head = self.decode_head
+        if latent is None:
+            return head.forward(feats)
+        return head.decode(feats, head.reparameterize(*latent))
+
+    def _masked_mse(self, pred: Tensor, target: Tensor,
+                    valid: Tensor) -> Tensor:
+        err = (pred - target).square() * valid
+        return err.sum() / valid.sum().clamp(min=1.0)
+
+    def loss(self, inputs: Tensor, data_samples: SampleList) -> dict:
+        """All Transmission-BVM training losses (Eq. 2, 4, 6, 7, 10, 11).
+
+        Args:
+            inputs (Tensor): Normalised input batch (N, 3, H, W).
+            data_samples (list[SegDataSample]): Samples with ``gt_sem_seg``.
+
+        Returns:
+            dict[str, Tensor]: Loss items; the head's and the pixel losses
+            are prefixed ``decode.``, ``L_un`` is
+            ``uncertainty.loss_uncertainty``.
+        """
+        head = self.decode_head
+        feats = self.extract_feat(inputs)
+        latent = head.infer_latent(inputs) if self.has_latent else None
+        seg_logits = self._sample_logits(feats, latent)
+        head_losses = head.loss_by_feat(seg_logits, data_samples)
+        if latent is not None:
+            head_losses['loss_kl'] = head.loss_kl(*latent)
+
+        seg_label = self._stack_label(data_samples)
+        size = seg_label.shape[2:]
+        prob = resize(
+            seg_logits,
+            size=size,
+            mode='bilinear',
+            align_corners=self.align_corners).sigmoid().detach()
+        samples = [prob]
+        with torch.no_grad(), frozen_bn_statistics(head):
+            detached = None if latent is None else tuple(t.detach()
+                                                         for t in latent)
+            for _ in range(self.train_mc_samples - 1):
+                logits = self._sample_logits(feats, detached)
+                samples.append(
+                    resize(
+                        logits,
+                        size=size,
+                        mode='bilinear',
+                        align_corners=self.align_corners).sigmoid())
+            total, aleatoric, _ = mc_uncertainty(torch.stack(samples))
+
+        est_total, est_aleatoric = self.uncertainty_net(inputs, prob)
+        if est_total.shape[2:] != size:
+            est_total = resize(est_total, size=size, mode='bilinear')
+            est_aleatoric = resize(est_aleatoric, size=size, mode='bilinear')
+        valid = (seg_label != head.ignore_index).to(prob.dtype)
+        loss_un = 0.5 * (
+            self._masked_mse(est_total, total, valid) +
+            self._masked_mse(est_aleatoric, aleatoric, valid))
+
+        pixel = self._pixel_losses_forward(
+            seg_logits,
+            data_samples,
+            inputs,
+            extras=dict(uncertainty=est_total.detach()))
+        for name, value in pixel.items():
+            head_losses[name] = head_losses[name] + value \
+                if name in head_losses else value
+
+        losses = add_prefix(head_losses, 'decode')
+        losses.update(
+            add_prefix(
+                dict(loss_uncertainty=self.uncertainty_loss_weight * loss_un),
+                'uncertainty'))
+        if self.with_auxiliary_head:
+            losses.update(
+                self._auxiliary_head_forward_train(feats, data_samples))
+        return losses
+
+    # ------------------------------------------------------------------
+    # inference
+    # ------------------------------------------------------------------
+    def _deterministic_logits(self, feats: List[Tensor],
+                              inputs: Tensor) -> Tensor:
+        if self.has_latent:
+            mu, _ = self.decode_head.infer_latent(inputs)
+            return self.decode_head.decode(feats, mu)
+        return self.decode_head.forward(feats)
+
+    def encode_decode(self, inputs: Tensor,
+                      batch_img_metas: List[dict]) -> Tensor:
+        """Deterministic logits resized like the stock head's ``predict``."""
+        feats = self.extract_feat(inputs)
+        return self.decode_head.predict_by_feat(
+            self._deterministic_logits(feats, inputs), batch_img_metas)
+
+    def encode_decode_with_uncertainty(
+            self, inputs: Tensor,
+            batch_img_metas: List[dict]) -> Tuple[Tensor, Dict[str, Tensor]]:
+        """Logits and uncertainty maps of a batch (or a window of it).
+
+        Args:
+            inputs (Tensor): Normalised batch (N, 3, H, W).
+            batch_img_metas (list[dict]): Image meta information.
+
+        Returns:
+            tuple[Tensor, dict[str, Tensor]]: Logits (N, 1, H', W') resized
+            like the stock head's ``predict`` (pad shape, or window shape
+            in slide mode) and the maps ``total``, ``aleatoric``,
+            ``epistemic`` of the same size (empty with
+            ``uncertainty='none'``).
+        """
+        method = self.test_cfg.get('uncertainty', 'sampling_free')
+        head = self.decode_head
+        feats = self.extract_feat(inputs)
+        if method == 'mc':
+            num = int(self.test_cfg.get('mc_samples', 10))
+            latent = head.infer_latent(inputs) if self.has_latent else None
+            probs = []
+            with mc_dropout_enabled(head):
+                for _ in range(num):
+                    probs.append(
+                        head.predict_by_feat(
+                            self._sample_logits(feats, latent),
+                            batch_img_metas).sigmoid())
+            probs = torch.stack(probs)
+            total, aleatoric, epistemic = mc_uncertainty(probs)
+            mean = probs.mean(dim=0).clamp(1e-6, 1 - 1e-6)
+            seg_logits = torch.log(mean) - torch.log1p(-mean)
+            return seg_logits, dict(
+                total=total, aleatoric=aleatoric, epistemic=epistemic)
+        seg_logits = head.predict_by_feat(
+            self._deterministic_logits(feats, inputs), batch_img_metas)
+        if method == 'none':
+            return seg_logits, {}
+        total, aleatoric = self.uncertainty_net(inputs, seg_logits.sigmoid())
+        if total.shape[2:] != seg_logits.shape[2:]:
+            total = resize(total, size=seg_logits.shape[2:], mode='bilinear')
+            aleatoric = resize(
+                aleatoric, size=seg_logits.shape[2:], mode='bilinear')
+        aleatoric = torch.minimum(aleatoric, total)
+        return seg_logits, dict(
+            total=total, aleatoric=aleatoric, epistemic=total - aleatoric)
+
+    def slide_inference_with_uncertainty(
+            self, inputs: Tensor,
+            batch_img_metas: List[dict]) -> Tuple[Tensor, Dict[str, Tensor]]:
+        """Sliding-window inference that averages the maps like the logits.
+        """
+        h_stride, w_stride = self.test_cfg['stride']
+        h_crop, w_crop = self.test_cfg['crop_size']
+        batch_size, _, h_img, w_img = inputs.size()
+        h_grids = max(h_img - h_crop + h_stride - 1, 0) // h_stride + 1
+        w_grids = max(w_img - w_crop + w_stride - 1, 0) // w_stride + 1
+        preds = inputs.new_zeros((batch_size, self.out_channels, h_img, w_img))
+        maps: Dict[str, Tensor] = {}
+        count_mat = inputs.new_zeros((batch_size, 1, h_img, w_img))
+        for h_idx in range(h_grids):
+            for w_idx in range(w_grids):
+                y1 = h_idx * h_stride
+                x1 = w_idx * w_stride
+                y2 = min(y1 + h_crop, h_img)
+                x2 = min(x1 + w_crop, w_img)
+                y1 = max(y2 - h_crop, 0)
+                x1 = max(x2 - w_crop, 0)
+                crop_img = inputs[:, :, y1:y2, x1:x2]
+                batch_img_metas[0]['img_shape'] = crop_img.shape[2:]
+                crop_logits, crop_maps = \
+                    self.encode_decode_with_uncertainty(crop_img,
+                                                        batch_img_metas)
+                pad = (int(x1), int(w_img - x2), int(y1), int(h_img - y2))
+                preds += F.pad(crop_logits, pad)
+                for name, value in crop_maps.items():
+                    if name not in maps:
+                        maps[name] = inputs.new_zeros(
+                            (batch_size, 1, h_img, w_img))
+                    maps[name] += F.pad(value, pad)
+                count_mat[:, :, y1:y2, x1:x2] += 1
+        if (count_mat == 0).any():
+            raise RuntimeError('slide inference left pixels uncovered; check '
+                               'test_cfg.crop_size and test_cfg.stride')
+        maps = {name: value / count_mat for name, value in maps.items()}
+        if maps:
+            maps['aleatoric'] = torch.minimum(maps['aleatoric'], maps['total'])
+            maps['epistemic'] = maps['total'] - maps['aleatoric']
+        return preds / count_mat, maps
+
+    def inference_with_uncertainty(
+            self, inputs: Tensor,
+            batch_img_metas: List[dict]) -> Tuple[Tensor, Dict[str, Tensor]]:
+        """Whole or slide inference returning logits and uncertainty maps.
+        """
+        self._check_test_cfg()
+        if self.test_cfg.get('mode', 'whole') == 'slide':
+            return self.slide_inference_with_uncertainty(
+                inputs, batch_img_metas)
+        return self.encode_decode_with_uncertainty(inputs, batch_img_metas)
+
+    def predict(self,
+                inputs: Tensor,
+                data_samples: OptSampleList = None) -> SampleList:
+        """Prediction plus ``pred_uncertainty_{total,aleatoric,epistemic}``.
+
+        Args:
+            inputs (Tensor): Normalised batch (N, 3, H, W).
+            data_samples (list[SegDataSample], optional): Samples with meta
+                information.
+
+        Returns:
+            list[SegDataSample]: ``seg_logits`` (probability),
+            ``pred_sem_seg`` and the uncertainty maps, at the original
+            image size.
+        """
+        if data_samples is not None:
+            batch_img_metas = [sample.metainfo for sample in data_samples]
+        else:
+            batch_img_metas = [
+                dict(
+                    ori_shape=inputs.shape[2:],
+                    img_shape=inputs.shape[2:],
+                    pad_shape=inputs.shape[2:],
+                    padding_size=[0, 0, 0, 0])
+            ] * inputs.shape[0]
+        seg_logits, maps = self.inference_with_uncertainty(
+            inputs, batch_img_metas)
+        return self.postprocess_result(seg_logits, data_samples, maps)
+
+    def _restore_map(self, value: Tensor, img_meta: dict) -> Tensor:
+        """Un-pad, un-flip and resize one (1, 1, H, W) map like the logits.
+        """
+        height, width = value.shape[2:]
+        padding = img_meta.get('img_padding_size',
+                               img_meta.get('padding_size', [0] * 4))
+        left, right, top, bottom = padding
+        value = value[:, :, top:height - bottom, left:width - right]
+        if img_meta.get('flip', None):
+            direction = img_meta.get('flip_direction', None)
+            if direction not in ('horizontal', 'vertical'):
+                raise ValueError(f'unknown flip_direction {direction!r}')
+            value = value.flip(
+                dims=(3, ) if direction == 'horizontal' else (2, ))
+        return resize(
+            value,
+            size=img_meta['ori_shape'],
+            mode='bilinear',
+            align_corners=self.align_corners,
+            warning=False).squeeze(0)
+
+    def postprocess_result(
+            self,
+            seg_logits: Tensor,
+            data_samples: OptSampleList = None,
+            uncertainty_maps: Optional[dict] = None) -> SampleList:
+        """Stock post-processing plus the uncertainty fields.
+
+        Args:
+            seg_logits (Tensor): Logits (N, 1, H, W).
+            data_samples (list[SegDataSample], optional): Samples.
+            uncertainty_maps (dict[str, Tensor], optional): ``total``,
+                ``aleatoric`` (and ``epistemic``) maps (N, 1, H, W).
+
+        Returns:
+            list[SegDataSample]: Results.
+        """
+        only_prediction = data_samples is None
+        data_samples = super().postprocess_result(seg_logits, data_samples)
+        if not uncertainty_maps:
+            return data_samples
+        for i, sample in enumerate(data_samples):
+            if only_prediction:
+                total = uncertainty_maps['total'][i]
+                aleatoric = uncertainty_maps['aleatoric'][i]
+            else:
+                meta = sample.metainfo
+                total = self._restore_map(uncertainty_maps['total'][i:i + 1],
+                                          meta)
+                aleatoric = self._restore_map(
+                    uncertainty_maps['aleatoric'][i:i + 1], meta)
+            aleatoric = torch.minimum(aleatoric, total)
+            sample.set_data({
+                'pred_uncertainty_total':
+                PixelData(data=total),
+                'pred_uncertainty_aleatoric':
+                PixelData(data=aleatoric),
+                'pred_uncertainty_epistemic':
+                PixelData(data=total - aleatoric),
+            })
+        return data_samples
+
+    def _forward(
+            self,
+            inputs: Tensor,
+            data_samples: OptSampleList = None
+    ) -> Tuple[Tensor, Tensor, Tensor]:
+        """Tensor mode: deterministic logits and sampling-free maps.
+
+        Returns:
+            tuple[Tensor, Tensor, Tensor]: Logits at the head's resolution
+            (N, 1, H/4, W/4), total and aleatoric uncertainty at the input
+            resolution (N, 1, H, W).
+        """
+        feats = self.extract_feat(inputs)
+        seg_logits = self._deterministic_logits(feats, inputs)
+        total, aleatoric = self.uncertainty_net(inputs, seg_logits.sigmoid())
+        return seg_logits, total, aleatoric

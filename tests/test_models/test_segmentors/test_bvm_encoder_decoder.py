@@ -1,0 +1,424 @@
+import copy
+import os.path as osp
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.optim import build_optim_wrapper
+from mmengine.structures import PixelData
+
+from mmseg.registry import MODELS
+from mmseg.structures import SegDataSample
+from mmseg.utils import register_all_modules
+# Importing the files registers the modules.
+import mmsmoke.models.decode_heads.bvm_head  # noqa: F401
+import mmsmoke.models.losses.structure_loss  # noqa: F401
+import mmsmoke.models.losses.transmission_coherence_loss  # noqa: F401
+import mmsmoke.models.losses.uncertainty_calibrated_entropy_loss  # noqa
+import mmsmoke.models.segmentors.transmission_encoder_decoder  # noqa
+from mmsmoke.models.segmentors.bvm_encoder_decoder import (
+    BVMEncoderDecoder, frozen_bn_statistics, mc_dropout_enabled)
+from mmsmoke.models.utils.uncertainty_net import (binary_entropy,
+                                                  mc_uncertainty)
+
+register_all_modules(init_default_scope=True)
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(__file__))))
+NORM = dict(type='BN', requires_grad=True)
+PRE = dict(
+    type='SegDataPreProcessor',
+    mean=[123.675, 116.28, 103.53],
+    std=[58.395, 57.12, 57.375],
+    bgr_to_rgb=True,
+    pad_val=0,
+    seg_pad_val=255,
+    size=(64, 64),
+    test_cfg=dict(size=(64, 64)))
+BACKBONE = dict(
+    type='ResNetV1c',
+    depth=18,
+    stem_channels=8,
+    base_channels=8,
+    out_indices=(0, 1, 2, 3),
+    norm_cfg=NORM)
+
+
+@pytest.fixture(autouse=True, scope='module')
+def _one_thread():
+    """Tiny convolutions run faster (and steadier) on one thread."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+PIXEL_LOSSES = [
+    dict(type='TransmissionCoherenceLoss', loss_weight=0.3),
+    dict(type='UncertaintyCalibratedEntropyLoss', loss_weight=0.01)
+]
+
+
+def _bvm_cfg(**kwargs):
+    cfg = dict(
+        type='BVMEncoderDecoder',
+        data_preprocessor=PRE,
+        backbone=BACKBONE,
+        decode_head=dict(
+            type='BVMHead',
+            in_channels=[8, 16, 32, 64],
+            in_index=[0, 1, 2, 3],
+            channels=8,
+            latent_channels=4,
+            dense_aspp_dilations=(1, 2, 3),
+            num_classes=2,
+            out_channels=1,
+            threshold=0.5,
+            norm_cfg=NORM,
+            loss_decode=dict(type='StructureLoss')),
+        uncertainty_net=dict(
+            type='UncertaintyEstimationNet', channels=8, norm_cfg=NORM),
+        train_mc_samples=3,
+        pixel_losses=PIXEL_LOSSES,
+        transmission_cfg=dict(kernel_size=5),
+        test_cfg=dict(mode='whole'))
+    cfg.update(kwargs)
+    return cfg
+
+
+def _fcn_head(**kwargs):
+    head = dict(
+        type='FCNHead',
+        in_channels=64,
+        in_index=3,
+        channels=8,
+        num_convs=1,
+        concat_input=False,
+        dropout_ratio=0.1,
+        num_classes=2,
+        out_channels=1,
+        threshold=0.5,
+        norm_cfg=NORM,
+        loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=True))
+    head.update(kwargs)
+    return head
+
+
+def _data(n=2, hw=(56, 60), seed=0):
+    """Raw uint8 images whose bright square is the smoke label."""
+    gen = torch.Generator().manual_seed(seed)
+    inputs, samples = [], []
+    for _ in range(n):
+        label = torch.zeros(1, *hw, dtype=torch.long)
+        y, x = torch.randint(0, hw[0] // 2, (2, ), generator=gen).tolist()
+        label[:, y:y + hw[0] // 2, x:x + hw[1] // 2] = 1
+        img = 60 + 120 * label.expand(3, -1, -1) + torch.randint(
+            0, 40, (3, *hw), generator=gen)
+        inputs.append(img.to(torch.uint8))
+        sample = SegDataSample()
+        sample.gt_sem_seg = PixelData(data=label)
+        sample.set_metainfo(dict(img_shape=hw, ori_shape=hw))
+        samples.append(sample)
+    return dict(inputs=inputs, data_samples=samples)
+
+
+def _loss(model, data):
+    batch = model.data_preprocessor(copy.deepcopy(data), True)
+    return model.loss(batch['inputs'], batch['data_samples'])
+
+
+def test_mc_uncertainty_and_entropy():
+    p = torch.tensor([0.5, 0.0, 1.0])
+    torch.testing.assert_close(
+        binary_entropy(p), torch.tensor([1.0, 0.0, 0.0]), atol=1e-4, rtol=0)
+    # Two samples 0.1 and 0.9: mean 0.5 -> total 1 bit; aleatoric H(0.1).
+    probs = torch.tensor([0.1, 0.9]).view(2, 1, 1, 1, 1)
+    total, aleatoric, epistemic = mc_uncertainty(probs)
+    h = -(0.1 * torch.log2(torch.tensor(0.1)) +
+          0.9 * torch.log2(torch.tensor(0.9)))
+    torch.testing.assert_close(total.flatten(), torch.tensor([1.0]))
+    torch.testing.assert_close(aleatoric.flatten(), h.view(1))
+    torch.testing.assert_close(epistemic, total - aleatoric)
+
+
+def test_context_managers():
+    bn = torch.nn.BatchNorm2d(3).train()
+    before = (bn.running_mean.clone(), bn.running_var.clone(),
+              bn.num_batches_tracked.clone())
+    with frozen_bn_statistics(bn):
+        bn(torch.randn(4, 3, 5, 5) * 3 + 2)
+    for a, b in zip(before,
+                    (bn.running_mean, bn.running_var, bn.num_batches_tracked)):
+        assert torch.equal(a, b)
+    assert bn.momentum == 0.1
+    net = torch.nn.Sequential(torch.nn.Dropout(0.5), bn).eval()
+    with mc_dropout_enabled(net) as count:
+        assert count == 1 and net[0].training and not net[1].training
+    assert not net[0].training
+
+
+def test_loss_items_and_no_unused_parameters():
+    torch.manual_seed(0)
+    model = MODELS.build(_bvm_cfg()).train()
+    losses = _loss(model, _data())
+    expected = {
+        'decode.loss_structure', 'decode.loss_kl', 'decode.loss_trans',
+        'decode.loss_cal_ent', 'uncertainty.loss_uncertainty'
+    }
+    assert expected <= set(losses)
+    for key in expected:
+        assert torch.isfinite(losses[key]), key
+    total, _ = model.parse_losses(losses)
+    total.backward()
+    unused = [
+        n for n, p in model.named_parameters()
+        if p.requires_grad and p.grad is None
+    ]
+    assert unused == []
+
+
+def test_uncertainty_loss_trains_only_the_uncertainty_net():
+    torch.manual_seed(1)
+    model = MODELS.build(_bvm_cfg()).train()
+    losses = _loss(model, _data())
+    losses['uncertainty.loss_uncertainty'].backward()
+    for name, p in model.named_parameters():
+        if name.startswith('uncertainty_net.'):
+            continue
+        assert p.grad is None, name
+    model.zero_grad(set_to_none=True)
+    losses = _loss(model, _data())
+    (losses['decode.loss_structure'] + losses['decode.loss_trans'] +
+     losses['decode.loss_cal_ent']).backward()
+    assert all(p.grad is None for p in model.uncertainty_net.parameters())
+
+
+def test_mc_passes_do_not_touch_head_bn_statistics():
+    torch.manual_seed(2)
+    model = MODELS.build(_bvm_cfg(train_mc_samples=6)).train()
+    head_bn = model.decode_head.level_convs[0].bn
+    before = head_bn.num_batches_tracked.clone()
+    _loss(model, _data())
+    # One training forward, not one per MC sample.
+    assert head_bn.num_batches_tracked.item() == before.item() + 1
+
+
+def test_training_reduces_the_loss():
+    torch.manual_seed(3)
+    model = MODELS.build(_bvm_cfg())
+    model.train()
+    optim = build_optim_wrapper(
+        model, dict(type='OptimWrapper', optimizer=dict(type='Adam', lr=3e-3)))
+    data = _data(n=2, seed=4)
+    history = []
+    for _ in range(15):
+        log_vars = model.train_step(copy.deepcopy(data), optim)
+        history.append(
+            torch.as_tensor(log_vars['decode.loss_structure']).item())
+    assert sum(history[-3:]) / 3 < 0.85 * sum(history[:3]) / 3
+
+
+def _predict_batch(model, hw=(50, 60), ori=(100, 120), flip=False):
+    data = _data(n=2, hw=hw, seed=5)
+    for s in data['data_samples']:
+        s.set_metainfo(
+            dict(ori_shape=ori, flip=flip, flip_direction='horizontal'))
+    return model.data_preprocessor(data, False)
+
+
+def _check_uncertainty_fields(results, ori):
+    for res in results:
+        assert res.seg_logits.data.shape == (1, *ori)
+        assert res.pred_sem_seg.data.shape == (1, *ori)
+        total = res.pred_uncertainty_total.data
+        aleatoric = res.pred_uncertainty_aleatoric.data
+        epistemic = res.pred_uncertainty_epistemic.data
+        for m in (total, aleatoric, epistemic):
+            assert m.shape == (1, *ori)
+            assert m.min() >= 0 and m.max() <= 1
+        assert torch.equal(epistemic, total - aleatoric)
+
+
+def test_predict_sampling_free_fields_at_original_size():
+    torch.manual_seed(6)
+    model = MODELS.build(_bvm_cfg()).eval()
+    batch = _predict_batch(model)
+    assert batch['inputs'].shape[2:] == (64, 64)  # padded
+    with torch.no_grad():
+        results = model.predict(batch['inputs'], batch['data_samples'])
+        again = model.predict(batch['inputs'],
+                              _predict_batch(model)['data_samples'])
+    _check_uncertainty_fields(results, (100, 120))
+    # Sampling-free: deterministic.
+    assert torch.equal(results[0].pred_uncertainty_total.data,
+                       again[0].pred_uncertainty_total.data)
+    probs = results[0].seg_logits.data
+    assert probs.min() >= 0 and probs.max() <= 1
+
+
+def test_maps_are_unpadded_unflipped_and_resized():
+    model = MODELS.build(_bvm_cfg()).eval()
+    sample = SegDataSample()
+    sample.set_metainfo(
+        dict(
+            ori_shape=(8, 12),
+            img_shape=(4, 6),
+            padding_size=[0, 2, 0, 4],  # left, right, top, bottom
+            flip=True,
+            flip_direction='horizontal'))
+    total = torch.ones(1, 1, 8, 8)
+    total[..., 4:, :] = 0.0  # padding rows
+    total[..., :, 6:] = 0.0  # padding columns
+    total[..., :4, :3] = 0.5  # left half of the image
+    aleatoric = total / 4
+    res = model.postprocess_result(
+        torch.zeros(1, 1, 8, 8), [sample],
+        dict(total=total, aleatoric=aleatoric))[0]
+    out = res.pred_uncertainty_total.data
+    assert out.shape == (1, 8, 12)
+    # Un-flipped: the 0.5 half is now on the right; no padding zeros left.
+    assert out.min() >= 0.5 - 1e-6
+    torch.testing.assert_close(out[:, :, :4], torch.ones(1, 8, 4))
+    torch.testing.assert_close(out[:, :, 8:], torch.full((1, 8, 4), 0.5))
+    torch.testing.assert_close(res.pred_uncertainty_epistemic.data, 0.75 * out)
+
+
+def test_predict_mc_and_none_modes():
+    torch.manual_seed(7)
+    model = MODELS.build(
+        _bvm_cfg(test_cfg=dict(mode='whole', uncertainty='mc',
+                               mc_samples=4))).eval()
+    batch = _predict_batch(model)
+    with torch.no_grad():
+        results = model.predict(batch['inputs'], batch['data_samples'])
+    _check_uncertainty_fields(results, (100, 120))
+    # MC samples differ (z and dropout), so some epistemic mass exists.
+    assert results[0].pred_uncertainty_epistemic.data.max() > 0
+    # Dropout is back off after sampling.
+    assert not model.decode_head.mc_dropout.training
+    model.test_cfg = dict(mode='whole', uncertainty='none')
+    batch = _predict_batch(model)
+    with torch.no_grad():
+        plain = model.predict(batch['inputs'], batch['data_samples'])
+    assert 'pred_uncertainty_total' not in plain[0]
+
+
+def test_predict_slide_mode_and_without_samples():
+    torch.manual_seed(8)
+    model = MODELS.build(
+        _bvm_cfg(
+            test_cfg=dict(mode='slide', crop_size=(32,
+                                                   32), stride=(24,
+                                                                24)))).eval()
+    batch = _predict_batch(model)
+    with torch.no_grad():
+        results = model.predict(batch['inputs'], batch['data_samples'])
+        bare = model.predict(batch['inputs'])
+    _check_uncertainty_fields(results, (100, 120))
+    _check_uncertainty_fields(bare, (64, 64))
+
+
+def test_tensor_mode():
+    model = MODELS.build(_bvm_cfg()).eval()
+    inputs = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        logits, total, aleatoric = model(inputs, mode='tensor')
+    assert logits.shape == (2, 1, 16, 16)
+    assert total.shape == aleatoric.shape == (2, 1, 64, 64)
+    assert (aleatoric <= total).all()
+
+
+def test_bad_configs():
+    with pytest.raises(ValueError, match='uncertainty'):
+        MODELS.build(_bvm_cfg(test_cfg=dict(uncertainty='ensemble')))
+    with pytest.raises(ValueError, match='out_channels'):
+        MODELS.build(
+            _bvm_cfg(decode_head=_fcn_head(out_channels=2, threshold=None)))
+    with pytest.raises(ValueError, match='dropout'):
+        MODELS.build(_bvm_cfg(decode_head=_fcn_head(dropout_ratio=0.0)))
+
+
+def test_transmission_loss_on_stock_head_by_config():
+    torch.manual_seed(9)
+    model = MODELS.build(
+        dict(
+            type='TransmissionEncoderDecoder',
+            data_preprocessor=PRE,
+            backbone=BACKBONE,
+            decode_head=_fcn_head(),
+            pixel_losses=dict(
+                type='TransmissionCoherenceLoss', loss_weight=0.3),
+            test_cfg=dict(mode='whole'))).train()
+    losses = _loss(model, _data())
+    assert {'decode.loss_ce', 'decode.loss_trans'} <= set(losses)
+    model.parse_losses(losses)[0].backward()
+    assert model.decode_head.conv_seg.weight.grad.abs().sum() > 0
+    batch = _predict_batch(model)
+    model.eval()
+    with torch.no_grad():
+        res = model.predict(batch['inputs'], batch['data_samples'])
+    assert res[0].pred_sem_seg.data.shape == (1, 100, 120)
+    # The calibrated entropy loss needs U_p, which only BVMEncoderDecoder
+    # has.
+    model = MODELS.build(
+        dict(
+            type='TransmissionEncoderDecoder',
+            data_preprocessor=PRE,
+            backbone=BACKBONE,
+            decode_head=_fcn_head(),
+            pixel_losses=PIXEL_LOSSES)).train()
+    with pytest.raises(ValueError, match='uncertainty'):
+        _loss(model, _data())
+
+
+def test_both_losses_on_stock_head_with_mc_dropout():
+    torch.manual_seed(10)
+    model = MODELS.build(_bvm_cfg(decode_head=_fcn_head())).train()
+    losses = _loss(model, _data())
+    assert {
+        'decode.loss_ce', 'decode.loss_trans', 'decode.loss_cal_ent',
+        'uncertainty.loss_uncertainty'
+    } <= set(losses)
+    assert 'decode.loss_kl' not in losses
+    model.parse_losses(losses)[0].backward()
+    model.eval()
+    batch = _predict_batch(model)
+    with torch.no_grad():
+        _check_uncertainty_fields(
+            model.predict(batch['inputs'], batch['data_samples']), (100, 120))
+
+
+@pytest.mark.parametrize('name', [
+    'transbvm_mit-b0_1xb4-2k_synthetic-256x256.py',
+    'segformer_mit-b0_transloss_4xb2-40k_smoke5k-512x512.py',
+    'transbvm_r50_1xb6-50e_smoke5k-480x480.py',
+])
+def test_repository_configs(name):
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'transbvm', name))
+    model_cfg = cfg.model
+    model_cfg.data_preprocessor.size = (64, 64)
+    model_cfg.train_mc_samples = 2
+    model = MODELS.build(model_cfg)
+    assert isinstance(model, BVMEncoderDecoder)
+    assert model.decode_head.threshold == 0.5
+    # g_gamma's own learning rate through paramwise_cfg.
+    optim = build_optim_wrapper(model, cfg.optim_wrapper)
+    base_lr = cfg.optim_wrapper.optimizer.lr
+    mult = cfg.optim_wrapper.paramwise_cfg.custom_keys.uncertainty_net[
+        'lr_mult']
+    for group in optim.optimizer.param_groups:
+        if any(p is q for p in group['params']
+               for q in model.uncertainty_net.parameters()):
+            assert group['lr'] == pytest.approx(base_lr * mult)
+    if 'r50' in name:
+        assert cfg.train_cfg.max_iters == 42150
+        assert cfg.param_scheduler[0].milestones == [33720]
+        return  # too heavy for a CPU forward here
+    torch.manual_seed(11)
+    model.train()
+    losses = _loss(model, _data(n=2, hw=(64, 64)))
+    assert {'decode.loss_trans', 'decode.loss_cal_ent'} <= set(losses)
+    model.eval()
+    batch = _predict_batch(model, hw=(64, 64), ori=(64, 64))
+    with torch.no_grad():
+        _check_uncertainty_fields(
+            model.predict(batch['inputs'], batch['data_samples']), (64, 64))

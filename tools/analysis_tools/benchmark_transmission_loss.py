@@ -1,0 +1,356 @@
+"""Benchmark the transmission coherence loss and sampling-free inference.
+
+Part 1 compares :class:`TransmissionCoherenceLoss` (offset loop inside a
+custom autograd function, O(H * W) memory) with the straightforward
+``unfold`` implementation (O(k^2 * H * W)), both on the same inputs in the
+same process: forward + backward time and peak extra memory, after checking
+that losses and gradients agree.
+
+Part 2 times Transmission-BVM inference with the sampling-free uncertainty
+(one pass + the uncertainty network) against Monte Carlo sampling with
+``B`` samples (backbone once, head ``B`` times) on one model config.
+
+Memory method: on CPU, PyTorch exposes no allocator statistics, and
+``tracemalloc`` does not see tensor memory. Every tensor storage created
+while the measured code runs is recorded through a ``TorchDispatchMode``
+(which also sees the ops of the backward pass) and released through a
+``weakref`` finaliser on the storage; the peak of the live bytes is the
+"peak extra memory" (inputs allocated before the measurement excluded).
+On CUDA, ``torch.cuda.max_memory_allocated`` is used instead.
+
+Example::
+
+    python tools/analysis_tools/benchmark_transmission_loss.py \\
+        --sizes 480 256 128 --batch-size 6 \\
+        --config configs/transbvm/transbvm_mit-b0_1xb4-2k_synthetic-256x256.py
+"""
+import argparse
+import json
+import statistics
+import time
+import weakref
+from typing import Callable, Dict, List, Optional
+
+import torch
+import torch.nn.functional as F
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_flatten
+
+from mmsmoke.models.losses.transmission_coherence_loss import \
+    TransmissionCoherenceLoss
+
+
+def unfold_transmission_loss(logits: torch.Tensor,
+                             label: torch.Tensor,
+                             trans: torch.Tensor,
+                             kernel_size: int = 5,
+                             sigma_xy: float = 3.0,
+                             sigma_trans: float = 0.1,
+                             kernel_weight: float = 0.1,
+                             ignore_index: int = 255) -> torch.Tensor:
+    """Eq. 7-8 with ``F.unfold``: k^2 copies of each map (the reference)."""
+    prob = logits.sigmoid()
+    n, c, h, w = prob.shape
+    r = kernel_size // 2
+    kk = kernel_size * kernel_size
+    valid = (label != ignore_index).unsqueeze(1).to(prob.dtype)
+    p_u = F.unfold(prob, kernel_size, padding=r).view(n, c, kk, h, w)
+    t_u = F.unfold(trans, kernel_size, padding=r).view(n, 1, kk, h, w)
+    v_u = F.unfold(valid, kernel_size, padding=r).view(n, 1, kk, h, w)
+    ys, xs = torch.meshgrid(
+        torch.arange(-r, r + 1, device=prob.device),
+        torch.arange(-r, r + 1, device=prob.device),
+        indexing='ij')
+    spatial = torch.exp(-(ys**2 + xs**2).to(prob.dtype) /
+                        (2 * sigma_xy**2)).view(1, 1, kk, 1, 1)
+    kern = kernel_weight * spatial * torch.exp(-(trans.unsqueeze(2) - t_u)**2 /
+                                               (2 * sigma_trans**2))
+    kern = kern * v_u * (valid * (1 - trans)).unsqueeze(2)
+    total = (kern * (prob.unsqueeze(2) - p_u).abs()).sum()
+    return total / (valid.sum() * c).clamp(min=1.0)
+
+
+class PeakTensorMemory(TorchDispatchMode):
+    """Peak bytes of tensor storages created while the mode is active.
+
+    A storage counts from the op that creates it until it is freed (a
+    ``weakref`` finaliser on the storage). Outputs that alias an input of
+    their op (views, in-place ops) allocate nothing and are skipped.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.live = 0
+        self.peak = 0
+        self._seen: Dict[int, int] = {}
+
+    def _release(self, key: int) -> None:
+        self.live -= self._seen.pop(key, 0)
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        in_ids = {
+            id(t.untyped_storage())
+            for t in tree_flatten((args, kwargs))[0]
+            if isinstance(t, torch.Tensor)
+        }
+        out = func(*args, **kwargs)
+        for t in tree_flatten(out)[0]:
+            if not isinstance(t, torch.Tensor):
+                continue
+            storage = t.untyped_storage()
+            key = id(storage)
+            nbytes = storage.nbytes()
+            if nbytes == 0 or key in in_ids or key in self._seen:
+                continue
+            self._seen[key] = nbytes
+            self.live += nbytes
+            self.peak = max(self.peak, self.live)
+            weakref.finalize(storage, self._release, key)
+        return out
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == 'cuda':
+        torch.cuda.synchronize(device)
+
+
+def time_interleaved(fns: Dict[str, Callable], device: torch.device,
+                     repeat: int) -> Dict[str, Dict[str, float]]:
+    """Best and median wall time (s) of each function, runs interleaved.
+
+    One warm-up call each, then ``repeat`` rounds that call every function
+    once, so a load change on a shared machine affects all of them alike.
+    """
+    for fn in fns.values():
+        fn()
+    times: Dict[str, List[float]] = {name: [] for name in fns}
+    for _ in range(repeat):
+        for name, fn in fns.items():
+            _sync(device)
+            start = time.perf_counter()
+            fn()
+            _sync(device)
+            times[name].append(time.perf_counter() - start)
+    return {
+        name: dict(best=min(ts), median=statistics.median(ts))
+        for name, ts in times.items()
+    }
+
+
+def peak_memory(fn: Callable[[], object], device: torch.device) -> int:
+    """Peak extra memory (bytes) of one call of ``fn``."""
+    if device.type == 'cuda':
+        _sync(device)
+        torch.cuda.reset_peak_memory_stats(device)
+        base = torch.cuda.memory_allocated(device)
+        fn()
+        _sync(device)
+        return torch.cuda.max_memory_allocated(device) - base
+    tracker = PeakTensorMemory()
+    with tracker:
+        fn()
+    return tracker.peak
+
+
+def bench_loss(size: int,
+               batch_size: int,
+               kernel_size: int,
+               repeat: int,
+               device: torch.device,
+               seed: int = 0) -> dict:
+    gen = torch.Generator().manual_seed(seed)
+    logits = torch.randn(batch_size, 1, size, size, generator=gen).to(device)
+    logits.requires_grad_(True)
+    trans = torch.rand(batch_size, 1, size, size, generator=gen).to(device)
+    label = torch.randint(0, 2, (batch_size, size, size), generator=gen)
+    label[:, :, -size // 10:] = 255  # a padded strip
+    label = label.to(device)
+    ours = TransmissionCoherenceLoss(kernel_size=kernel_size)
+
+    def run_ours():
+        return ours(logits, label, transmission=trans)
+
+    def run_unfold():
+        return unfold_transmission_loss(
+            logits, label, trans, kernel_size=kernel_size)
+
+    a = run_ours()
+    (g_a, ) = torch.autograd.grad(a, logits)
+    b = run_unfold()
+    (g_b, ) = torch.autograd.grad(b, logits)
+    value_err = abs(a.item() - b.item()) / max(abs(b.item()), 1e-12)
+    grad_err = ((g_a - g_b).abs().max() /
+                g_b.abs().max().clamp(min=1e-12)).item()
+    if value_err > 1e-4 or grad_err > 1e-4:
+        raise RuntimeError(f'implementations disagree at {size}: relative '
+                           f'value error {value_err:.2e}, gradient error '
+                           f'{grad_err:.2e}')
+    del g_a, g_b, a, b
+
+    def step(fn):
+
+        def run():
+            logits.grad = None
+            fn().backward()
+
+        return run
+
+    times = time_interleaved(
+        dict(ours=step(run_ours), unfold=step(run_unfold)), device, repeat)
+    logits.grad = None
+    m_ours = peak_memory(step(run_ours), device)
+    logits.grad = None
+    m_unf = peak_memory(step(run_unfold), device)
+    logits.grad = None
+    return dict(
+        size=size,
+        batch_size=batch_size,
+        kernel_size=kernel_size,
+        ours_s=times['ours']['best'],
+        unfold_s=times['unfold']['best'],
+        ours_median_s=times['ours']['median'],
+        unfold_median_s=times['unfold']['median'],
+        speedup=times['unfold']['best'] / times['ours']['best'],
+        ours_peak_mib=m_ours / 2**20,
+        unfold_peak_mib=m_unf / 2**20,
+        memory_ratio=m_unf / max(m_ours, 1),
+        value_rel_err=value_err,
+        grad_rel_err=grad_err)
+
+
+def bench_inference(config: str, size: int, mc_samples: int, repeat: int,
+                    device: torch.device) -> dict:
+    from mmengine.config import Config
+
+    from mmseg.registry import MODELS
+    from mmseg.utils import register_all_modules
+
+    register_all_modules(init_default_scope=True)
+    # Importing the files registers the modules.
+    import mmsmoke.models.decode_heads.bvm_head  # noqa: F401
+    import mmsmoke.models.losses.structure_loss  # noqa: F401
+    import mmsmoke.models.losses.uncertainty_calibrated_entropy_loss  # noqa
+    from mmsmoke.models.segmentors.bvm_encoder_decoder import \
+        mc_dropout_enabled
+    from mmsmoke.models.utils.uncertainty_net import mc_uncertainty
+
+    cfg = Config.fromfile(config)
+    model = MODELS.build(cfg.model).to(device).eval()
+    inputs = torch.randn(1, 3, size, size, device=device)
+
+    def predict(uncertainty: str) -> Callable[[], object]:
+        test_cfg = dict(
+            mode='whole', uncertainty=uncertainty, mc_samples=mc_samples)
+
+        def run():
+            model.test_cfg = test_cfg
+            return model.predict(inputs)
+
+        return run
+
+    def full_network_mc():
+        # Conventional MC (as the authors' test scripts): the whole network
+        # runs once per sample.
+        probs = []
+        with mc_dropout_enabled(model.decode_head):
+            for _ in range(mc_samples):
+                feats = model.extract_feat(inputs)
+                latent = model.decode_head.infer_latent(inputs) \
+                    if model.has_latent else None
+                probs.append(model._sample_logits(feats, latent).sigmoid())
+        return mc_uncertainty(torch.stack(probs))
+
+    with torch.no_grad():
+        times = time_interleaved(
+            dict(
+                prediction_only=predict('none'),
+                sampling_free=predict('sampling_free'),
+                mc=predict('mc'),
+                mc_full_network=full_network_mc), device, repeat)
+    best = {name: t['best'] for name, t in times.items()}
+    return dict(
+        config=config,
+        size=size,
+        mc_samples=mc_samples,
+        **{
+            f'{name}_s': value
+            for name, value in best.items()
+        },
+        **{
+            f'{name}_median_s': t['median']
+            for name, t in times.items()
+        },
+        mc_over_sampling_free=best['mc'] / best['sampling_free'],
+        mc_full_network_over_sampling_free=best['mc_full_network'] /
+        best['sampling_free'])
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description='Benchmark the transmission coherence loss against the '
+        'unfold implementation and sampling-free against MC inference.')
+    parser.add_argument(
+        '--sizes',
+        type=int,
+        nargs='*',
+        default=[480, 256, 128],
+        help='loss sizes (none: skip the loss benchmark)')
+    parser.add_argument('--batch-size', type=int, default=6)
+    parser.add_argument('--kernel-size', type=int, default=5)
+    parser.add_argument('--repeat', type=int, default=5)
+    parser.add_argument('--device', default='cpu')
+    parser.add_argument(
+        '--config',
+        default='configs/transbvm/'
+        'transbvm_mit-b0_1xb4-2k_synthetic-256x256.py',
+        help='model config for the inference timing ("" to skip)')
+    parser.add_argument('--infer-size', type=int, default=256)
+    parser.add_argument('--mc-samples', type=int, default=10)
+    parser.add_argument('--threads', type=int, default=None)
+    parser.add_argument('--out', default=None, help='write results (json)')
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    results: Dict[str, object] = dict(
+        device=str(device),
+        threads=torch.get_num_threads(),
+        torch=torch.__version__)
+    rows = []
+    for size in args.sizes:
+        row = bench_loss(size, args.batch_size, args.kernel_size, args.repeat,
+                         device)
+        rows.append(row)
+        print(f'loss {size}x{size} batch {args.batch_size} (best of '
+              f'{args.repeat}): ours '
+              f'{row["ours_s"] * 1e3:.1f} ms / {row["ours_peak_mib"]:.1f} '
+              f'MiB, unfold {row["unfold_s"] * 1e3:.1f} ms / '
+              f'{row["unfold_peak_mib"]:.1f} MiB -> {row["speedup"]:.1f}x '
+              f'faster, {row["memory_ratio"]:.1f}x less memory '
+              f'(value err {row["value_rel_err"]:.1e})')
+    results['loss'] = rows
+    inference: Optional[dict] = None
+    if args.config:
+        inference = bench_inference(args.config, args.infer_size,
+                                    args.mc_samples, args.repeat, device)
+        print(f'inference {args.infer_size}x{args.infer_size}: prediction '
+              f'only {inference["prediction_only_s"] * 1e3:.1f} ms, '
+              f'sampling-free {inference["sampling_free_s"] * 1e3:.1f} ms, '
+              f'MC B={args.mc_samples} (features reused) '
+              f'{inference["mc_s"] * 1e3:.1f} ms -> '
+              f'{inference["mc_over_sampling_free"]:.1f}x, MC re-running '
+              f'the network {inference["mc_full_network_s"] * 1e3:.1f} ms '
+              f'-> {inference["mc_full_network_over_sampling_free"]:.1f}x')
+    results['inference'] = inference
+    if args.out:
+        with open(args.out, 'w') as f:
+            json.dump(results, f, indent=2)
+
+
+if __name__ == '__main__':
+    main()
