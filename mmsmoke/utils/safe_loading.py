@@ -30,6 +30,8 @@ import numpy as np
 import torch
 
 _REGISTERED = False
+#: mmengine's own ``HistoryBuffer.__getstate__`` (kept for reference/tests).
+MMENGINE_HISTORY_GETSTATE = None
 
 
 def _numpy_globals() -> List[object]:
@@ -78,13 +80,14 @@ def allow_mmengine_globals() -> bool:
     Returns:
         bool: Whether the allow-list is in place.
     """
-    global _REGISTERED
+    global _REGISTERED, MMENGINE_HISTORY_GETSTATE
     if _REGISTERED:
         return True
     add = getattr(torch.serialization, 'add_safe_globals', None)
     if add is None:
         return False
     from mmengine.logging import HistoryBuffer
+    MMENGINE_HISTORY_GETSTATE = HistoryBuffer.__getstate__
     HistoryBuffer.__getstate__ = _history_buffer_state
     add(mmengine_safe_globals())
     _REGISTERED = True

@@ -64,3 +64,22 @@ def test_pickled_callable_is_refused(tmp_path):
     from mmengine.runner import CheckpointLoader
     with pytest.raises(Exception, match='(?i)weights.only|unsupported'):
         CheckpointLoader.load_checkpoint(str(path), map_location='cpu')
+
+
+def test_plain_mmengine_checkpoint_refused_then_resaved(tmp_path,
+                                                       monkeypatch):
+    """A checkpoint pickled by plain mmengine carries ``getattr``."""
+    from mmsmoke.utils import safe_loading
+    allow_mmengine_globals()
+    monkeypatch.setattr(HistoryBuffer, '__getstate__',
+                        safe_loading.MMENGINE_HISTORY_GETSTATE)
+    plain = tmp_path / 'plain.pth'
+    torch.save(_mmengine_like_checkpoint(), plain)
+    monkeypatch.undo()
+    with pytest.raises(Exception, match='getattr'):
+        torch.load(plain, weights_only=True)
+    fixed = tmp_path / 'fixed.pth'
+    safe_loading.resave_trusted_checkpoint(str(plain), str(fixed))
+    ckpt = torch.load(fixed, weights_only=True)
+    assert ckpt['meta']['iter'] == 7
+    assert ckpt['message_hub']['log_scalars']['train/loss'].mean() == 0.375
