@@ -27,7 +27,8 @@ def main() -> int:
     with open(files[-1]) as f:
         metrics = json.load(f)
     scalars = {k: v for k, v in metrics.items()
-               if isinstance(v, (int, float))}
+               if isinstance(v, (int, float)) and k not in ('time',
+                                                            'data_time')}
     keys = args.keys or (
         [k for k in HEADLINE if k in scalars] +
         sorted(k for k in scalars if k not in HEADLINE))
