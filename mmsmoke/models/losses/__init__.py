@@ -1,9 +1,13 @@
+from .alpha_prior_loss import AlphaPriorLoss
+from .image_formation_loss import ImageFormationLoss
+from .inpainting_loss import InpaintingLoss
 from .structure_loss import StructureLoss
 from .transmission_coherence_loss import TransmissionCoherenceLoss
 from .uncertainty_calibrated_entropy_loss import \
     UncertaintyCalibratedEntropyLoss
 
 __all__ = [
+    'AlphaPriorLoss', 'ImageFormationLoss', 'InpaintingLoss',
     'StructureLoss', 'TransmissionCoherenceLoss',
     'UncertaintyCalibratedEntropyLoss'
 ]

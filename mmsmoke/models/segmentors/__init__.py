@@ -1,4 +1,7 @@
 from .bvm_encoder_decoder import BVMEncoderDecoder
+from .fosp_encoder_decoder import FoSpEncoderDecoder
 from .transmission_encoder_decoder import TransmissionEncoderDecoder
 
-__all__ = ['BVMEncoderDecoder', 'TransmissionEncoderDecoder']
+__all__ = [
+    'BVMEncoderDecoder', 'FoSpEncoderDecoder', 'TransmissionEncoderDecoder'
+]

@@ -1,0 +1,81 @@
+# FoSp (Focus and Separation Network, AAAI 2024) with the MiT-B3 backbone of
+# the paper and of the released config (config/fosp_config.py). Components:
+#   FocusNeck          bidirectional cascade -> focus map + weighted features
+#   SeparationModule   inpaints the focus region (trained LightInpainter) and
+#                      decomposes I = a*S + (1-a)*B
+#   DomainFusionHead   coarse-to-fine fusion + 6-term deep supervision
+# One sigmoid output channel (num_classes=2, out_channels=1) thresholded at
+# 0.4 as in the released config. BN instead of SyncBN so that the model also
+# runs in one process. ImageNet weights for the MiT backbone are loaded with
+# `init_cfg` in the derived configs; to train offline without them use
+#   --cfg-options model.backbone.init_cfg=None
+# Every FoSp config sets its own val/test threshold to 0.4 as well.
+norm_cfg = dict(type='BN', requires_grad=True)
+data_preprocessor = dict(
+    type='SegDataPreProcessor',
+    mean=[123.675, 116.28, 103.53],
+    std=[58.395, 57.12, 57.375],
+    bgr_to_rgb=True,
+    pad_val=0,
+    seg_pad_val=255)
+model = dict(
+    type='FoSpEncoderDecoder',
+    data_preprocessor=data_preprocessor,
+    pretrained=None,
+    backbone=dict(
+        type='MixVisionTransformer',
+        in_channels=3,
+        embed_dims=64,
+        num_stages=4,
+        num_layers=[3, 4, 18, 3],
+        num_heads=[1, 2, 5, 8],
+        patch_sizes=[7, 3, 3, 3],
+        sr_ratios=[8, 4, 2, 1],
+        out_indices=(0, 1, 2, 3),
+        mlp_ratio=4,
+        qkv_bias=True,
+        drop_rate=0.0,
+        attn_drop_rate=0.0,
+        drop_path_rate=0.1),
+    neck=dict(
+        type='FocusNeck',
+        in_channels=[64, 128, 320, 512],
+        focus_level=2,  # focus logit at 1/16 as in the release
+        residual=True),
+    separation=dict(
+        type='SeparationModule',
+        inpainter=dict(type='LightInpainter', base_channels=16),
+        hole_threshold=0.15,  # release: hole where focus > 0.15
+        matting_channels=16,
+        num_random_holes=4,
+        random_hole_scale=(0.05, 0.25),
+        loss_inpaint=dict(type='InpaintingLoss', loss_weight=1.0),
+        loss_formation=dict(type='ImageFormationLoss', loss_weight=1.0),
+        loss_alpha=dict(
+            type='AlphaPriorLoss', smoke_free_weight=1.0,
+            sparsity_weight=0.05)),
+    decode_head=dict(
+        type='DomainFusionHead',
+        in_channels=[64, 128, 320, 512],
+        in_index=[0, 1, 2, 3],
+        channels=256,
+        fusion_channels=[256, 512, 768, 1024],  # release widths
+        fg_index=9,  # the separation foreground appended after the neck
+        fg_in_channels=7,
+        fg_channels=[32, 64, 128, 256],
+        focus_index=4,
+        side_index=[5, 6, 7, 8],
+        # release deep supervision: 0.5 final + 0.1 x (focus, o4..o32)
+        final_loss_weight=0.5,
+        focus_loss_weight=0.1,
+        side_loss_weights=[0.1, 0.1, 0.1, 0.1],
+        dropout_ratio=0.1,
+        num_classes=2,
+        out_channels=1,
+        threshold=0.4,
+        norm_cfg=norm_cfg,
+        align_corners=False,
+        loss_decode=dict(
+            type='CrossEntropyLoss', use_sigmoid=True, loss_weight=1.0)),
+    train_cfg=dict(),
+    test_cfg=dict(mode='whole'))

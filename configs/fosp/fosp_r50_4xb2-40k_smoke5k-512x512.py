@@ -1,0 +1,19 @@
+# FoSp with ResNet-50-V1c on SMOKE5K: 4 GPUs x batch 2, 512x512 crops,
+# FoSp's released optimiser recipe (AdamW 6e-5, lr x10 on the new parts,
+# 1,500 warm-up iterations, poly, 40k iterations), threshold 0.4.
+# ImageNet weights come from `open-mmlab://resnet50_v1c` (model base);
+# offline: --cfg-options model.pretrained=None
+_base_ = [
+    '../_base_/models/fosp_r50.py', '../_base_/datasets/smoke5k.py',
+    '../_base_/default_runtime.py', '../_base_/schedules/schedule_40k.py'
+]
+crop_size = (512, 512)
+model = dict(data_preprocessor=dict(size=crop_size))
+optim_wrapper = dict(
+    paramwise_cfg=dict(custom_keys={
+        'neck': dict(lr_mult=10.),
+        'separation': dict(lr_mult=10.)
+    }))
+train_dataloader = dict(batch_size=2)
+val_evaluator = dict(threshold=0.4)  # release: probability > 0.4
+test_evaluator = val_evaluator

@@ -1,0 +1,79 @@
+"""Image-formation (compositing) constraint of FoSp's separation module."""
+from typing import Optional
+
+from mmseg.registry import MODELS
+from torch import Tensor, nn
+
+
+@MODELS.register_module()
+class ImageFormationLoss(nn.Module):
+    """L1 error of the smoke compositing model ``I = a * S + (1 - a) * B``.
+
+    FoSp (paper Sec. "Separation module") separates a smoke image into a
+    pure smoke foreground and a smoke-free background. This loss makes the
+    separation an explicit image decomposition: with per-pixel opacity
+    ``a`` (alpha), smoke colour ``S`` and background ``B``, the composite
+    must reproduce the observed image ``I``. The released code has no such
+    constraint (its "foreground" is a difference of inpainter features).
+
+    On its own the constraint has the trivial solution ``a = 1, S = I``;
+    pair it with :class:`AlphaPriorLoss`, which keeps ``a`` at zero on
+    known smoke-free pixels and sparse elsewhere.
+
+    Args:
+        loss_weight (float): Multiplier of the loss. Defaults to 1.0.
+        loss_name (str): Name of the loss item; must start with ``loss_``.
+            Defaults to ``'loss_formation'``.
+    """
+
+    def __init__(self,
+                 loss_weight: float = 1.0,
+                 loss_name: str = 'loss_formation') -> None:
+        super().__init__()
+        if not loss_name.startswith('loss_'):
+            raise ValueError(
+                f'loss_name must start with "loss_", got {loss_name!r}')
+        self.loss_weight = loss_weight
+        self._loss_name = loss_name
+
+    def forward(self,
+                image: Tensor,
+                alpha: Tensor,
+                smoke: Tensor,
+                background: Tensor,
+                valid_mask: Optional[Tensor] = None) -> Tensor:
+        """Compute the loss.
+
+        Args:
+            image (Tensor): Observed image (N, 3, H, W) in [0, 1].
+            alpha (Tensor): Smoke opacity (N, 1, H, W) in [0, 1].
+            smoke (Tensor): Smoke colour (N, 3, H, W) in [0, 1].
+            background (Tensor): Background (N, 3, H, W) in [0, 1].
+            valid_mask (Tensor, optional): (N, 1, H, W) or (N, H, W) mask of
+                the pixels to use (e.g. not padding). None means all.
+
+        Returns:
+            Tensor: Scalar loss.
+        """
+        if not (image.shape == smoke.shape == background.shape):
+            raise ValueError(
+                'ImageFormationLoss: image, smoke and background must share '
+                f'a shape, got {tuple(image.shape)}, {tuple(smoke.shape)}, '
+                f'{tuple(background.shape)}')
+        if alpha.shape[1] != 1 or alpha.shape[-2:] != image.shape[-2:]:
+            raise ValueError('ImageFormationLoss: alpha must be (N, 1, H, '
+                             f'W), got {tuple(alpha.shape)}')
+        composite = alpha * smoke + (1.0 - alpha) * background
+        err = (composite - image).abs().mean(dim=1, keepdim=True)
+        if valid_mask is None:
+            return self.loss_weight * err.mean()
+        if valid_mask.dim() == 3:
+            valid_mask = valid_mask.unsqueeze(1)
+        valid_mask = valid_mask.to(err)
+        loss = (err * valid_mask).sum() / valid_mask.sum().clamp(min=1.0)
+        return self.loss_weight * loss
+
+    @property
+    def loss_name(self) -> str:
+        """str: Name of the loss item."""
+        return self._loss_name

@@ -1,0 +1,77 @@
+"""Masked reconstruction loss that trains FoSp's background inpainter."""
+from typing import Optional
+
+from mmseg.registry import MODELS
+from torch import Tensor, nn
+
+
+@MODELS.register_module()
+class InpaintingLoss(nn.Module):
+    """Mean absolute error on the pixels whose true value is known.
+
+    The FoSp separation module learns to inpaint the smoke-free background
+    by self-supervision: random regions are hidden from the inpainter and
+    it is asked to reconstruct them, but only where the ground truth says
+    the pixel is smoke-free (there the input pixel *is* the background).
+    The released FoSp code has no such loss: its inpainter is frozen and
+    randomly initialised (see ``docs/fosp.md``).
+
+    .. math::
+
+        L = \\frac{\\sum_{p} v_p \\sum_c |\\hat{B}_{pc} - I_{pc}|}
+                 {C \\cdot \\max(1, \\sum_p v_p)}
+
+    Args:
+        loss_weight (float): Multiplier of the loss. Defaults to 1.0.
+        loss_name (str): Name of the loss item; must start with ``loss_``.
+            Defaults to ``'loss_inpaint'``.
+    """
+
+    def __init__(self,
+                 loss_weight: float = 1.0,
+                 loss_name: str = 'loss_inpaint') -> None:
+        super().__init__()
+        if not loss_name.startswith('loss_'):
+            raise ValueError(
+                f'loss_name must start with "loss_", got {loss_name!r}')
+        self.loss_weight = loss_weight
+        self._loss_name = loss_name
+
+    def forward(self,
+                pred: Tensor,
+                target: Tensor,
+                valid_mask: Optional[Tensor] = None) -> Tensor:
+        """Compute the loss.
+
+        Args:
+            pred (Tensor): Inpainted image (N, C, H, W).
+            target (Tensor): Observed image (N, C, H, W).
+            valid_mask (Tensor, optional): (N, 1, H, W) or (N, H, W) mask,
+                1 where the target is a known background pixel. None means
+                every pixel. An empty mask gives a zero loss that is still
+                connected to ``pred``.
+
+        Returns:
+            Tensor: Scalar loss.
+        """
+        if pred.shape != target.shape:
+            raise ValueError('InpaintingLoss: pred and target shapes differ: '
+                             f'{tuple(pred.shape)} vs {tuple(target.shape)}')
+        err = (pred - target).abs().mean(dim=1, keepdim=True)
+        if valid_mask is None:
+            return self.loss_weight * err.mean()
+        if valid_mask.dim() == 3:
+            valid_mask = valid_mask.unsqueeze(1)
+        if valid_mask.shape[-2:] != err.shape[-2:] or \
+                valid_mask.shape[0] != err.shape[0]:
+            raise ValueError('InpaintingLoss: valid_mask shape '
+                             f'{tuple(valid_mask.shape)} does not match '
+                             f'pred {tuple(pred.shape)}')
+        valid_mask = valid_mask.to(err)
+        loss = (err * valid_mask).sum() / valid_mask.sum().clamp(min=1.0)
+        return self.loss_weight * loss
+
+    @property
+    def loss_name(self) -> str:
+        """str: Name of the loss item."""
+        return self._loss_name

@@ -1,0 +1,3 @@
+from .focus_neck import FocusNeck
+
+__all__ = ['FocusNeck']

@@ -1,0 +1,184 @@
+"""Focus module of FoSp (Yao et al., AAAI 2024) as a reusable MMSeg neck."""
+from typing import List, Sequence, Tuple
+
+import torch
+import torch.nn.functional as F
+from mmengine.model import BaseModule
+from mmseg.registry import MODELS
+from mmseg.utils import OptMultiConfig
+from torch import Tensor, nn
+
+
+@MODELS.register_module()
+class FocusNeck(BaseModule):
+    """Bidirectional cascade Focus module of `FoSp
+    <https://arxiv.org/abs/2306.04474>`_ (paper Sec. "Focus module").
+
+    The finest (1/4) and the coarsest (1/32) backbone features are each
+    guided toward the neighbouring mid resolution (1/8 and 1/16):
+
+    .. code:: text
+
+        high -> mid:  o4  = conv(F1)               Q4  = F1 * sig(o4) + F1
+                      o8  = conv([up(conv(Q4)) -> size(F2), F2])
+        low  -> mid:  o32 = conv(F4)               Q32 = F4 * sig(o32) + F4
+                      o16 = conv([up(conv(Q32)) -> size(F3), F3])
+        focus:        f   = conv([o8, o16] at the focus level)
+        output:       F'i = Fi * sig(f -> size(Fi)) + Fi      i = 1..4
+
+    All of ``o4, o8, o16, o32, f`` are one-channel logits; the FoSp head
+    supervises them (deep supervision) and the separation module turns
+    ``sigmoid(f)`` into the region to inpaint.
+
+    **Output contract.** ``forward`` returns a tuple of 9 tensors:
+
+    ====== ====================================== ===========================
+    index  content                                shape
+    ====== ====================================== ===========================
+    0..3   focus-weighted features F'1..F'4       same as the inputs
+    4      focus logit ``f``                      (N, 1, h, w) at focus level
+    5..8   side logits ``o4, o8, o16, o32``       (N, 1, h_i, w_i)
+    ====== ====================================== ===========================
+
+    A stock decode head (``UPerHead``, ``SegformerHead``, ...) with
+    ``in_index=[0, 1, 2, 3]`` therefore uses the neck alone; the FoSp
+    :class:`DomainFusionHead` reads indices 4..8 for deep supervision. The
+    positions are also available as :attr:`focus_index` and
+    :attr:`side_indices`.
+
+    Deviations from the released code (``FOSP_main.py``, ``BCG``):
+
+    - The focus-weighting ``F * sig(f) + F``, done in the release's decode
+      head, lives here so that a stock head can consume it.
+    - Resizing uses bilinear ``F.interpolate`` to the target feature size
+      (the release uses ``torchvision.transforms.Resize`` and resizes the
+      focus map to a fixed 512 x 512); nothing depends on the input size.
+    - Channel numbers come from ``in_channels``, so ResNet (256..2048),
+      MiT (e.g. 64..512) and ConvNeXt (96..768) backbones all work.
+    - ``focus_level`` makes the resolution of ``f`` configurable; the
+      default (2, i.e. 1/16) is the release's choice.
+
+    Args:
+        in_channels (Sequence[int]): Channels of the 4 input feature maps,
+            finest first (strides 4, 8, 16, 32).
+        focus_level (int): Index of the mid resolution at which the focus
+            logit is formed: 1 (1/8) or 2 (1/16). Defaults to 2 (release).
+        residual (bool): If True the features are weighted as
+            ``F * m + F`` (release and paper), else ``F * m``.
+            Defaults to True.
+        align_corners (bool): ``align_corners`` of every bilinear resize.
+            Defaults to False.
+        init_cfg (dict | list[dict], optional): Initialisation config.
+            Defaults to None.
+    """
+
+    #: Position of the focus logit in the output tuple.
+    focus_index: int = 4
+    #: Positions of the side logits ``o4, o8, o16, o32``.
+    side_indices: Tuple[int, int, int, int] = (5, 6, 7, 8)
+    #: Length of the output tuple.
+    num_outs: int = 9
+
+    def __init__(self,
+                 in_channels: Sequence[int],
+                 focus_level: int = 2,
+                 residual: bool = True,
+                 align_corners: bool = False,
+                 init_cfg: OptMultiConfig = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        in_channels = list(in_channels)
+        if len(in_channels) != 4 or any(not isinstance(c, int) or c <= 0
+                                        for c in in_channels):
+            raise ValueError(
+                'FocusNeck needs in_channels of 4 positive ints (strides 4, '
+                f'8, 16, 32, finest first), got {in_channels}')
+        if focus_level not in (1, 2):
+            raise ValueError('FocusNeck focus_level must be 1 (1/8) or 2 '
+                             f'(1/16), got {focus_level}')
+        c1, c2, c3, c4 = in_channels
+        self.in_channels = in_channels
+        self.focus_level = focus_level
+        self.residual = residual
+        self.align_corners = align_corners
+
+        # high resolution (1/4) -> mid (1/8)
+        self.side_high = nn.Conv2d(c1, 1, 1)
+        self.guide_high = nn.Conv2d(c1, c2, 1)
+        self.mid_high = nn.Conv2d(2 * c2, 1, 1)
+        # low resolution (1/32) -> mid (1/16)
+        self.side_low = nn.Conv2d(c4, 1, 1)
+        self.guide_low = nn.Conv2d(c4, c3, 1)
+        self.mid_low = nn.Conv2d(2 * c3, 1, 1)
+        # both mid logits -> focus logit
+        self.focus_fuse = nn.Conv2d(2, 1, 1)
+
+    def _resize(self, x: Tensor, like: Tensor) -> Tensor:
+        if x.shape[-2:] == like.shape[-2:]:
+            return x
+        return F.interpolate(
+            x,
+            size=like.shape[-2:],
+            mode='bilinear',
+            align_corners=self.align_corners)
+
+    def _check_inputs(self, inputs: Sequence[Tensor]) -> None:
+        if not isinstance(inputs, (list, tuple)) or len(inputs) != 4:
+            n = len(inputs) if isinstance(inputs, (list, tuple)) else 'a'
+            raise ValueError(
+                f'FocusNeck expects 4 feature maps (strides 4..32), got {n} '
+                f'{type(inputs).__name__}; set the backbone out_indices to '
+                '(0, 1, 2, 3)')
+        for i, (x, c) in enumerate(zip(inputs, self.in_channels)):
+            if x.dim() != 4:
+                raise ValueError(
+                    f'FocusNeck input {i} must be (N, C, H, W), got shape '
+                    f'{tuple(x.shape)}; mmpretrain backbones need '
+                    'gap_before_final_norm=False')
+            if x.shape[1] != c:
+                raise ValueError(
+                    f'FocusNeck input {i} has {x.shape[1]} channels but '
+                    f'in_channels[{i}]={c}')
+
+    def focus_weight(self, feat: Tensor, focus_logit: Tensor) -> Tensor:
+        """Weight a feature map with the focus map (paper's focus fusion).
+
+        Args:
+            feat (Tensor): Feature map (N, C, H, W).
+            focus_logit (Tensor): Focus logit (N, 1, h, w).
+
+        Returns:
+            Tensor: ``feat * m (+ feat)`` with ``m = sigmoid(focus)``
+            resized to (H, W).
+        """
+        m = self._resize(focus_logit, feat).sigmoid()
+        return feat * m + feat if self.residual else feat * m
+
+    def forward(self, inputs: Sequence[Tensor]) -> Tuple[Tensor, ...]:
+        """Run the bidirectional cascade.
+
+        Args:
+            inputs (Sequence[Tensor]): 4 feature maps, finest first.
+
+        Returns:
+            tuple[Tensor]: See the output contract in the class docstring.
+        """
+        self._check_inputs(inputs)
+        f1, f2, f3, f4 = inputs
+
+        o4 = self.side_high(f1)
+        q4 = f1 * o4.sigmoid() + f1
+        q4 = self._resize(self.guide_high(q4), f2)
+        o8 = self.mid_high(torch.cat([q4, f2], dim=1))
+
+        o32 = self.side_low(f4)
+        q32 = f4 * o32.sigmoid() + f4
+        q32 = self._resize(self.guide_low(q32), f3)
+        o16 = self.mid_low(torch.cat([q32, f3], dim=1))
+
+        ref = o8 if self.focus_level == 1 else o16
+        focus = self.focus_fuse(
+            torch.cat([self._resize(o8, ref),
+                       self._resize(o16, ref)], dim=1))
+
+        outs: List[Tensor] = [self.focus_weight(f, focus) for f in inputs]
+        return tuple(outs) + (focus, o4, o8, o16, o32)

@@ -1,0 +1,170 @@
+import pytest
+import torch
+from mmengine.config import ConfigDict
+from mmengine.structures import PixelData
+from mmseg.registry import MODELS
+from mmseg.structures import SegDataSample
+from mmseg.utils import register_all_modules
+
+from mmsmoke.models.necks.focus_neck import FocusNeck
+
+register_all_modules(init_default_scope=True)
+
+CHANNELS = {
+    'resnet': [256, 512, 1024, 2048],
+    'mit': [64, 128, 320, 512],
+    'convnext': [96, 192, 384, 768],
+}
+
+
+def _feats(channels, size=64, n=2):
+    return [
+        torch.randn(n, c, size // s, size // s)
+        for c, s in zip(channels, (4, 8, 16, 32))
+    ]
+
+
+@pytest.mark.parametrize('name', list(CHANNELS))
+@pytest.mark.parametrize('focus_level', [1, 2])
+def test_focus_neck_shapes(name, focus_level):
+    channels = CHANNELS[name]
+    neck = FocusNeck(in_channels=channels, focus_level=focus_level)
+    feats = _feats(channels)
+    outs = neck(feats)
+    assert len(outs) == FocusNeck.num_outs == 9
+    for x, y in zip(feats, outs[:4]):
+        assert y.shape == x.shape
+    focus = outs[FocusNeck.focus_index]
+    assert focus.shape == (2, 1) + feats[focus_level].shape[-2:]
+    o4, o8, o16, o32 = (outs[i] for i in FocusNeck.side_indices)
+    for o, x in zip((o4, o8, o16, o32), feats):
+        assert o.shape == (2, 1) + x.shape[-2:]
+
+
+def test_focus_neck_weighting_and_gradients():
+    channels = [8, 16, 32, 64]
+    neck = FocusNeck(in_channels=channels)
+    feats = [f.requires_grad_() for f in _feats(channels, size=32)]
+    outs = neck(feats)
+    m = torch.nn.functional.interpolate(
+        outs[4], size=feats[0].shape[-2:], mode='bilinear').sigmoid()
+    assert torch.allclose(outs[0], feats[0] * m + feats[0], atol=1e-6)
+    # weights are in [1, 2]: F' / F
+    ratio = outs[3] / feats[3]
+    assert ratio.min() >= 1 - 1e-5 and ratio.max() <= 2 + 1e-5
+    sum(o.sum() for o in outs[:4]).backward()
+    for p in neck.parameters():
+        assert p.grad is not None and p.grad.abs().sum() > 0
+    for f in feats:
+        assert f.grad is not None
+
+
+def test_focus_neck_non_residual_and_odd_sizes():
+    channels = [4, 8, 16, 32]
+    neck = FocusNeck(in_channels=channels, residual=False)
+    feats = [
+        torch.randn(1, c, h, w)
+        for c, (h, w) in zip(channels, [(25, 33), (13, 17), (7, 9), (4, 5)])
+    ]
+    outs = neck(feats)
+    assert outs[0].shape == feats[0].shape
+    assert (outs[1].abs() <= feats[1].abs() + 1e-6).all()
+
+
+def test_focus_neck_errors():
+    with pytest.raises(ValueError, match='4 positive ints'):
+        FocusNeck(in_channels=[8, 16, 32])
+    with pytest.raises(ValueError, match='focus_level'):
+        FocusNeck(in_channels=[8, 16, 32, 64], focus_level=3)
+    neck = FocusNeck(in_channels=[8, 16, 32, 64])
+    with pytest.raises(ValueError, match='4 feature maps'):
+        neck(_feats([8, 16, 32, 64])[:3])
+    with pytest.raises(ValueError, match='channels'):
+        neck(_feats([8, 16, 32, 32]))
+    with pytest.raises(ValueError, match='gap_before_final_norm'):
+        neck([torch.randn(2, c) for c in [8, 16, 32, 64]])
+
+
+def _samples(n, size):
+    samples = []
+    for _ in range(n):
+        sample = SegDataSample()
+        sample.set_metainfo(
+            dict(
+                ori_shape=size,
+                img_shape=size,
+                pad_shape=size,
+                padding_size=[0, 0, 0, 0]))
+        gt = torch.zeros(1, *size, dtype=torch.long)
+        gt[:, size[0] // 4:size[0] // 2, size[1] // 4:size[1] // 2] = 1
+        sample.gt_sem_seg = PixelData(data=gt)
+        samples.append(sample)
+    return samples
+
+
+BACKBONES = {
+    'resnet': (dict(
+        type='ResNetV1c',
+        depth=18,
+        stem_channels=8,
+        base_channels=8,
+        out_indices=(0, 1, 2, 3)), [8, 16, 32, 64]),
+    'mit': (dict(
+        type='MixVisionTransformer',
+        embed_dims=8,
+        num_layers=[1, 1, 1, 1],
+        num_heads=[1, 2, 5, 8],
+        out_indices=(0, 1, 2, 3)), [8, 16, 40, 64]),
+    'convnext': (dict(
+        type='mmpretrain.ConvNeXt',
+        arch=dict(depths=[1, 1, 1, 1], channels=[8, 16, 32, 64]),
+        out_indices=(0, 1, 2, 3),
+        gap_before_final_norm=False), [8, 16, 32, 64]),
+}
+
+
+@pytest.mark.parametrize('name', list(BACKBONES))
+@pytest.mark.parametrize('head', ['UPerHead', 'SegformerHead'])
+def test_focus_neck_alone_with_stock_head(name, head):
+    """FocusNeck inside a stock EncoderDecoder with a stock head."""
+    if name == 'convnext':
+        pytest.importorskip('mmpretrain')
+    backbone, channels = BACKBONES[name]
+    head_cfg = dict(
+        type=head,
+        in_channels=channels,
+        in_index=[0, 1, 2, 3],
+        channels=8,
+        num_classes=2,
+        out_channels=1,
+        threshold=0.5,
+        norm_cfg=dict(type='BN', requires_grad=True),
+        loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=True))
+    if head == 'UPerHead':
+        head_cfg['pool_scales'] = (1, 2)
+    model = MODELS.build(
+        ConfigDict(
+            type='EncoderDecoder',
+            data_preprocessor=dict(
+                type='SegDataPreProcessor',
+                mean=[123.675, 116.28, 103.53],
+                std=[58.395, 57.12, 57.375],
+                bgr_to_rgb=True),
+            backbone=backbone,
+            neck=dict(type='FocusNeck', in_channels=channels),
+            decode_head=head_cfg,
+            train_cfg=dict(),
+            test_cfg=dict(mode='whole')))
+    inputs = torch.randn(2, 3, 64, 64)
+    losses = model.loss(inputs, _samples(2, (64, 64)))
+    total = sum(v for k, v in losses.items() if 'loss' in k)
+    total.backward()
+    unused = [
+        n for n, p in model.named_parameters()
+        if p.requires_grad and p.grad is None
+    ]
+    assert not unused, unused
+    model.eval()
+    with torch.no_grad():
+        preds = model.predict(inputs, _samples(2, (64, 64)))
+    assert preds[0].pred_sem_seg.shape == (64, 64)
