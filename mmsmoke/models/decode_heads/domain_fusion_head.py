@@ -271,11 +271,12 @@ class DomainFusionHead(BaseDecodeHead):
         seg_logits = self.forward(inputs)
         extra: List[Tuple[Tensor, float, str]] = []
         if self.focus_index is not None:
-            extra.append((self._get(inputs, self.focus_index,
-                                    'focus'), self.focus_loss_weight, 'focus'))
-        for k, (idx,
-                w) in enumerate(zip(self.side_index, self.side_loss_weights)):
-            extra.append((self._get(inputs, idx, 'side'), w, f'side{k}'))
+            focus = self._get(inputs, self.focus_index, 'focus')
+            extra.append((focus, self.focus_loss_weight, 'focus'))
+        pairs = zip(self.side_index, self.side_loss_weights)
+        for k, (idx, weight) in enumerate(pairs):
+            side = self._get(inputs, idx, 'side')
+            extra.append((side, weight, f'side{k}'))
         return self.loss_by_feat(seg_logits, batch_data_samples, extra)
 
     def loss_by_feat(
@@ -308,8 +309,8 @@ class DomainFusionHead(BaseDecodeHead):
         seg_label = seg_label.squeeze(1)
         losses_decode = self.loss_decode if isinstance(
             self.loss_decode, nn.ModuleList) else [self.loss_decode]
-        terms = [(seg_logits, self.final_loss_weight, None)
-                 ] + list(extra_logits)
+        terms = [(seg_logits, self.final_loss_weight, None)]
+        terms += list(extra_logits)
         loss: Dict[str, Tensor] = dict()
         for logits, weight, suffix in terms:
             if logits.shape[1] != self.out_channels:

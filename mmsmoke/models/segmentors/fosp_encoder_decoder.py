@@ -162,16 +162,13 @@ class FoSpEncoderDecoder(EncoderDecoder):
                                               self.test_cfg)
         size = inputs.shape[-2:]
         # the separation maps are at its working size
-        maps = {
-            k:
-            F.interpolate(
-                v,
-                size=size,
-                mode='bilinear',
-                align_corners=self.align_corners).clamp_(0.0, 1.0)
-            if v.shape[-2:] != size else v
-            for k, v in maps.items()
-        }
+        for key, value in maps.items():
+            if value.shape[-2:] != size:
+                maps[key] = F.interpolate(
+                    value,
+                    size=size,
+                    mode='bilinear',
+                    align_corners=self.align_corners).clamp_(0.0, 1.0)
         if self.focus_index is not None:
             maps['focus'] = F.interpolate(
                 self._focus_logit(feats),
