@@ -104,6 +104,11 @@ def main() -> None:
         cfg.test_evaluator['output_dir'] = args.out
         cfg.test_evaluator['keep_results'] = True
 
+    # Without CUDA, torchrun runs need a gloo group and CPU DDP set up here
+    # (mmengine's own set-up calls torch.cuda.set_device).
+    from mmsmoke.utils.dist_utils import prepare_cpu_distributed
+    prepare_cpu_distributed(cfg, args.launcher)
+
     runner = Runner.from_cfg(cfg)
     runner.test()
 

@@ -81,6 +81,11 @@ def main() -> None:
 
     cfg.resume = args.resume
 
+    # Without CUDA, torchrun runs need a gloo group and CPU DDP set up here
+    # (mmengine's own set-up calls torch.cuda.set_device).
+    from mmsmoke.utils.dist_utils import prepare_cpu_distributed
+    prepare_cpu_distributed(cfg, args.launcher)
+
     if 'runner_type' in cfg:
         from mmseg.registry import RUNNERS
         runner = RUNNERS.build(cfg)

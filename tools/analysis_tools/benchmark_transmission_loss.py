@@ -18,6 +18,10 @@ while the measured code runs is recorded through a ``TorchDispatchMode``
 "peak extra memory" (inputs allocated before the measurement excluded).
 On CUDA, ``torch.cuda.max_memory_allocated`` is used instead.
 
+``benchmark.py`` imports ``time_interleaved``, ``bench_loss`` and
+``time_uncertainty_inference`` from here for its ``transmission`` and
+``uncertainty`` suites.
+
 Example::
 
     python tools/analysis_tools/benchmark_transmission_loss.py \\
@@ -115,25 +119,47 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def time_interleaved(fns: Dict[str, Callable], device: torch.device,
-                     repeat: int) -> Dict[str, Dict[str, float]]:
+def time_interleaved(fns: Dict[str, Callable],
+                     device: torch.device,
+                     repeat: int,
+                     warmup: int = 1) -> Dict[str, Dict[str, object]]:
     """Best and median wall time (s) of each function, runs interleaved.
 
-    One warm-up call each, then ``repeat`` rounds that call every function
-    once, so a load change on a shared machine affects all of them alike.
+    ``warmup`` rounds, then ``repeat`` rounds that call every function
+    once (in reversed order every other round), so a load change on a
+    shared machine affects all of them alike.
+
+    Args:
+        fns (dict[str, Callable]): Functions to time, by name.
+        device (torch.device): Device to synchronise before and after
+            each call.
+        repeat (int): Timed rounds (>= 1).
+        warmup (int): Untimed rounds before them. Defaults to 1.
+
+    Returns:
+        dict[str, dict]: For each name ``best`` and ``median`` (s) and
+        the list of ``times``.
     """
-    for fn in fns.values():
-        fn()
+    if repeat < 1:
+        raise ValueError(f'repeat must be >= 1, got {repeat}')
+    for _ in range(max(0, warmup)):
+        for fn in fns.values():
+            fn()
     times: Dict[str, List[float]] = {name: [] for name in fns}
-    for _ in range(repeat):
-        for name, fn in fns.items():
+    for round_index in range(repeat):
+        # A-B, B-A, A-B, ...: neither function always runs right after
+        # the other.
+        order = list(fns.items())
+        if round_index % 2:
+            order.reverse()
+        for name, fn in order:
             _sync(device)
             start = time.perf_counter()
             fn()
             _sync(device)
             times[name].append(time.perf_counter() - start)
     return {
-        name: dict(best=min(ts), median=statistics.median(ts))
+        name: dict(best=min(ts), median=statistics.median(ts), times=ts)
         for name, ts in times.items()
     }
 
@@ -158,7 +184,28 @@ def bench_loss(size: int,
                kernel_size: int,
                repeat: int,
                device: torch.device,
-               seed: int = 0) -> dict:
+               seed: int = 0,
+               warmup: int = 1) -> dict:
+    """Time and memory of this loss against the ``unfold`` reference.
+
+    Both get the same random logits, transmission and labels (with an
+    ignored strip); the loss values and gradients are checked to agree
+    before timing.
+
+    Args:
+        size (int): Side of the square maps.
+        batch_size (int): Batch size.
+        kernel_size (int): Window side.
+        repeat (int): Timed rounds of forward + backward.
+        device (torch.device): Device.
+        seed (int): Seed of the inputs. Defaults to 0.
+        warmup (int): Untimed rounds. Defaults to 1.
+
+    Returns:
+        dict: Times (best and median, s), peak extra memory (MiB), their
+        ratios, and the absolute and relative differences of the loss
+        values and gradients.
+    """
     gen = torch.Generator().manual_seed(seed)
     logits = torch.randn(batch_size, 1, size, size, generator=gen).to(device)
     logits.requires_grad_(True)
@@ -179,9 +226,10 @@ def bench_loss(size: int,
     (g_a, ) = torch.autograd.grad(a, logits)
     b = run_unfold()
     (g_b, ) = torch.autograd.grad(b, logits)
-    value_err = abs(a.item() - b.item()) / max(abs(b.item()), 1e-12)
-    grad_err = ((g_a - g_b).abs().max() /
-                g_b.abs().max().clamp(min=1e-12)).item()
+    value_abs = abs(a.item() - b.item())
+    value_err = value_abs / max(abs(b.item()), 1e-12)
+    grad_abs = (g_a - g_b).abs().max().item()
+    grad_err = grad_abs / max(g_b.abs().max().item(), 1e-12)
     if value_err > 1e-4 or grad_err > 1e-4:
         raise RuntimeError(f'implementations disagree at {size}: relative '
                            f'value error {value_err:.2e}, gradient error '
@@ -197,7 +245,8 @@ def bench_loss(size: int,
         return run
 
     times = time_interleaved(
-        dict(ours=step(run_ours), unfold=step(run_unfold)), device, repeat)
+        dict(ours=step(run_ours), unfold=step(run_unfold)), device, repeat,
+        warmup)
     logits.grad = None
     m_ours = peak_memory(step(run_ours), device)
     logits.grad = None
@@ -216,28 +265,44 @@ def bench_loss(size: int,
         unfold_peak_mib=m_unf / 2**20,
         memory_ratio=m_unf / max(m_ours, 1),
         value_rel_err=value_err,
-        grad_rel_err=grad_err)
+        grad_rel_err=grad_err,
+        value_abs_diff=value_abs,
+        grad_max_abs_diff=grad_abs)
 
 
-def bench_inference(config: str, size: int, mc_samples: int, repeat: int,
-                    device: torch.device) -> dict:
-    from mmengine.config import Config
+def time_uncertainty_inference(
+        model: torch.nn.Module,
+        inputs: torch.Tensor,
+        mc_samples: int,
+        repeat: int,
+        device: torch.device,
+        warmup: int = 1) -> Dict[str, Dict[str, object]]:
+    """Time a ``BVMEncoderDecoder``'s inference modes, interleaved.
 
-    from mmseg.registry import MODELS
-    from mmseg.utils import register_all_modules
+    Modes: ``prediction_only`` (``uncertainty='none'``), ``sampling_free``
+    (one pass + ``g_gamma``), ``mc`` (the model's MC mode: backbone once,
+    head ``mc_samples`` times) and ``mc_full_network`` (the conventional
+    MC of the authors' test scripts: the whole network once per sample).
+    The model's ``test_cfg`` is restored afterwards.
 
-    register_all_modules(init_default_scope=True)
+    Args:
+        model (torch.nn.Module): A ``BVMEncoderDecoder`` in eval mode.
+        inputs (Tensor): Normalised batch (N, 3, H, W) on ``device``.
+        mc_samples (int): ``B``.
+        repeat (int): Timed rounds.
+        device (torch.device): Device.
+        warmup (int): Untimed rounds. Defaults to 1.
+
+    Returns:
+        dict[str, dict]: :func:`time_interleaved`'s result per mode.
+    """
     # Importing the files registers the modules.
     import mmsmoke.models.decode_heads.bvm_head  # noqa: F401
-    import mmsmoke.models.losses.structure_loss  # noqa: F401
-    import mmsmoke.models.losses.uncertainty_calibrated_entropy_loss  # noqa
     from mmsmoke.models.segmentors.bvm_encoder_decoder import \
         mc_dropout_enabled
     from mmsmoke.models.utils.uncertainty_net import mc_uncertainty
 
-    cfg = Config.fromfile(config)
-    model = MODELS.build(cfg.model).to(device).eval()
-    inputs = torch.randn(1, 3, size, size, device=device)
+    saved_cfg = model.test_cfg
 
     def predict(uncertainty: str) -> Callable[[], object]:
         test_cfg = dict(
@@ -261,13 +326,36 @@ def bench_inference(config: str, size: int, mc_samples: int, repeat: int,
                 probs.append(model._sample_logits(feats, latent).sigmoid())
         return mc_uncertainty(torch.stack(probs))
 
-    with torch.no_grad():
-        times = time_interleaved(
-            dict(
-                prediction_only=predict('none'),
-                sampling_free=predict('sampling_free'),
-                mc=predict('mc'),
-                mc_full_network=full_network_mc), device, repeat)
+    try:
+        with torch.no_grad():
+            return time_interleaved(
+                dict(
+                    prediction_only=predict('none'),
+                    sampling_free=predict('sampling_free'),
+                    mc=predict('mc'),
+                    mc_full_network=full_network_mc), device, repeat, warmup)
+    finally:
+        model.test_cfg = saved_cfg
+
+
+def bench_inference(config: str, size: int, mc_samples: int, repeat: int,
+                    device: torch.device) -> dict:
+    from mmengine.config import Config
+
+    from mmseg.registry import MODELS
+    from mmseg.utils import register_all_modules
+
+    register_all_modules(init_default_scope=True)
+    # Importing the files registers the modules.
+    import mmsmoke.models.decode_heads.bvm_head  # noqa: F401
+    import mmsmoke.models.losses.structure_loss  # noqa: F401
+    import mmsmoke.models.losses.uncertainty_calibrated_entropy_loss  # noqa
+
+    cfg = Config.fromfile(config)
+    model = MODELS.build(cfg.model).to(device).eval()
+    inputs = torch.randn(1, 3, size, size, device=device)
+    times = time_uncertainty_inference(model, inputs, mc_samples, repeat,
+                                       device)
     best = {name: t['best'] for name, t in times.items()}
     return dict(
         config=config,

@@ -1,4 +1,4 @@
-"""Parameters and FLOPs of FoSp models, per component.
+"""Parameters and FLOPs of FoSp models (or any segmentor), per component.
 
 Builds each config's model (no pretrained weights are loaded), counts the
 parameters of the backbone, the Focus neck, the Separation module and the
@@ -8,7 +8,8 @@ and head; the separation runs at its ``work_scale``) with mmengine's
 ``FlopAnalyzer`` (the counter behind ``get_model_complexity_info``), in
 total and per component. As in MMSeg's ``get_flops.py``, one multiply-add
 counts as one FLOP; element-wise operators, softmax and interpolation are
-not counted.
+not counted. ``benchmark.py`` imports ``load_offline_config``,
+``build_model``, ``count_params`` and ``count_flops`` from here.
 
 Example::
 
@@ -18,7 +19,8 @@ Example::
         --shape 512 512
 """
 import argparse
-from typing import Dict
+import os.path as osp
+from typing import Dict, Optional, Sequence, Tuple, Union
 
 import torch
 from mmengine.analysis import FlopAnalyzer
@@ -62,29 +64,95 @@ def count_params(model: torch.nn.Module) -> Dict[str, float]:
     return out
 
 
+def load_offline_config(path: str) -> Config:
+    """Load a config with every pretrained-weight source switched off.
+
+    ``model.pretrained`` and the backbone's ``init_cfg`` are set to None,
+    so building and initialising the model needs no network.
+
+    Args:
+        path (str): Config file.
+
+    Returns:
+        Config: The loaded config.
+    """
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'{path}: config file not found')
+    cfg = Config.fromfile(path)
+    if 'model' not in cfg:
+        raise ValueError(f'{path}: the config defines no `model`')
+    cfg.model.pretrained = None
+    if 'init_cfg' in cfg.model.get('backbone', {}):
+        cfg.model.backbone.init_cfg = None
+    return cfg
+
+
+def build_model(config: Union[str, Config],
+                device: Union[str, torch.device] = 'cpu') -> torch.nn.Module:
+    """Build a config's segmentor without pretrained weights.
+
+    SyncBN layers are converted to BN so that the model runs in one
+    process. The model is returned in eval mode.
+
+    Args:
+        config (str | Config): Config file or a loaded config (used as
+            is: pass it through :func:`load_offline_config` first).
+        device (str | torch.device): Device of the model.
+
+    Returns:
+        torch.nn.Module: The segmentor.
+    """
+    register_all_modules(init_default_scope=True)
+    cfg = load_offline_config(config) if isinstance(config, str) else config
+    model = revert_sync_batchnorm(MODELS.build(cfg.model))
+    return model.to(device).eval()
+
+
+def count_flops(
+    model: torch.nn.Module,
+    shape: Sequence[int],
+    device: Optional[Union[str, torch.device]] = None
+) -> Tuple[float, Dict[str, float]]:
+    """FLOPs (multiply-adds) of one ``mode='tensor'`` pass of one image.
+
+    Args:
+        model (torch.nn.Module): The segmentor (put in eval mode here).
+        shape (Sequence[int]): Input ``(H, W)``.
+        device (str | torch.device, optional): Device of the input;
+            defaults to the model's.
+
+    Returns:
+        tuple[float, dict[str, float]]: Total FLOPs and FLOPs of each
+        component of ``PARTS`` that the model has.
+    """
+    if device is None:
+        device = next(model.parameters()).device
+    model.eval()
+    inputs = torch.randn(1, 3, *shape, device=device)
+    with torch.no_grad():
+        analyzer = FlopAnalyzer(model, (inputs, ))
+        analyzer.unsupported_ops_warnings(False)
+        analyzer.uncalled_modules_warnings(False)
+        total = analyzer.total()
+        by_module = analyzer.by_module()
+    return float(total), {
+        name: float(by_module[name])
+        for name in PARTS if name in by_module
+    }
+
+
 def main() -> None:
     args = parse_args()
-    register_all_modules(init_default_scope=True)
     for path in args.configs:
-        cfg = Config.fromfile(path)
-        cfg.model.pretrained = None
-        if 'init_cfg' in cfg.model.backbone:
-            cfg.model.backbone.init_cfg = None
-        model = revert_sync_batchnorm(MODELS.build(cfg.model)).eval()
+        model = build_model(path)
         params = count_params(model)
         line = ', '.join(f'{k} {v:.2f} M' for k, v in params.items())
         print(f'{path}\n  params: {line}')
         if args.no_flops:
             continue
-        inputs = torch.randn(1, 3, *args.shape)
-        with torch.no_grad():
-            analyzer = FlopAnalyzer(model, (inputs, ))
-            analyzer.unsupported_ops_warnings(False)
-            analyzer.uncalled_modules_warnings(False)
-            total = analyzer.total()
-            by_module = analyzer.by_module()
-        parts = ', '.join(f'{name} {by_module[name] / 1e9:.2f} G'
-                          for name in PARTS if name in by_module)
+        total, by_part = count_flops(model, args.shape)
+        parts = ', '.join(f'{name} {value / 1e9:.2f} G'
+                          for name, value in by_part.items())
         print(f'  FLOPs ({args.shape[0]}x{args.shape[1]}, one image, '
               f'multiply-adds): total {total / 1e9:.2f} G, {parts}')
 

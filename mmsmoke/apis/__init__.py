@@ -1,0 +1,14 @@
+from .alarm import SmokeAlarm
+from .frame_summary import FrameSummary, presence_score, summarize_prediction
+from .inference import (build_inference_pipeline, default_device,
+                        inference_model, inference_pipeline_cfg, init_model,
+                        model_threshold)
+from .result_writer import OUTPUT_KINDS, SmokeResultWriter
+from .smoke_inferencer import SmokeInferencer
+
+__all__ = [
+    'SmokeAlarm', 'FrameSummary', 'presence_score', 'summarize_prediction',
+    'build_inference_pipeline', 'default_device', 'inference_model',
+    'inference_pipeline_cfg', 'init_model', 'model_threshold', 'OUTPUT_KINDS',
+    'SmokeResultWriter', 'SmokeInferencer'
+]

@@ -1,0 +1,236 @@
+"""tools/infer.py end to end: a folder (CLI), a video and a BVM model.
+
+Random-initialised light models saved as checkpoints; the files written
+are checked against each other (masks, probability maps, tables).
+"""
+import csv
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+REPO = Path(__file__).resolve().parents[2]
+SEGFORMER = REPO / ('configs/segformer/'
+                    'segformer_mit-b0_1xb4-800_synthetic-256x256.py')
+TRANSBVM = REPO / ('configs/transbvm/'
+                   'transbvm_mit-b0_1xb4-2k_synthetic-256x256.py')
+TINY_SEGFORMER = {
+    'model.backbone.embed_dims': 8,
+    'model.decode_head.in_channels': [8, 16, 40, 64],
+    'model.decode_head.channels': 16,
+}
+TINY_CLI = ['--cfg-options'] + [
+    f'{k}={v}'.replace(' ', '') for k, v in TINY_SEGFORMER.items()
+]
+
+
+def _load_tool():
+    spec = importlib.util.spec_from_file_location('infer_tool',
+                                                  REPO / 'tools/infer.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _save_checkpoint(config, path, cfg_options=None):
+    from mmsmoke.apis import init_model
+    model = init_model(str(config), None, 'cpu', cfg_options=cfg_options)
+    torch.save(dict(state_dict=model.state_dict()), path)
+    return str(path)
+
+
+@pytest.fixture(scope='module')
+def tiny_checkpoint(tmp_path_factory):
+    return _save_checkpoint(SEGFORMER,
+                            tmp_path_factory.mktemp('ckpt') / 'tiny.pth',
+                            TINY_SEGFORMER)
+
+
+def _read_csv(path):
+    with open(path, newline='') as f:
+        return list(csv.DictReader(f))
+
+
+def test_folder_from_the_command_line(tmp_path, tiny_synthetic,
+                                      tiny_checkpoint):
+    folder = tmp_path / 'images'
+    shutil.copytree(tiny_synthetic / 'test' / 'img', folder)
+    (folder / 'cam2').mkdir()
+    grey = cv2.imread(str(sorted(folder.glob('*.jpg'))[0]), 0)
+    cv2.imwrite(str(folder / 'cam2' / 'grey.png'), grey[:40, :50])
+    # sorted by path: the sub-folder comes first
+    names = ['cam2/grey'] + sorted(p.stem for p in folder.glob('*.jpg'))
+    out = tmp_path / 'out'
+    env = dict(os.environ, OMP_NUM_THREADS='1')
+    proc = subprocess.run([
+        sys.executable,
+        str(REPO / 'tools/infer.py'),
+        str(SEGFORMER), tiny_checkpoint,
+        str(folder), '--out-dir',
+        str(out), '--npy', '--min-area', '0.01', '--device', 'cpu', *TINY_CLI
+    ],
+                          cwd=REPO,
+                          env=env,
+                          capture_output=True,
+                          text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+
+    rows = _read_csv(out / 'frames.csv')
+    assert [r['name'] for r in rows] == names
+    assert 'alarm' not in rows[0]  # a folder is not a sequence by default
+    assert not (out / 'alarm_events.csv').exists()
+    for row in rows:
+        name = row['name']
+        image = cv2.imread(row['source'])
+        mask = cv2.imread(
+            str(out / 'pred_masks' / f'{name}.png'), cv2.IMREAD_UNCHANGED)
+        assert mask.shape == image.shape[:2]
+        assert set(np.unique(mask)) <= {0, 255}
+        prob = np.load(out / 'prob_maps' / f'{name}.npy')
+        png = cv2.imread(str(out / 'prob_maps' / f'{name}.png'), 0)
+        np.testing.assert_array_equal(
+            png,
+            np.rint(prob.astype(np.float64) * 255).astype(np.uint8))
+        np.testing.assert_array_equal(mask == 255, prob > 0.5)
+        area = float(row['smoke_area'])
+        assert area == pytest.approx((mask == 255).mean(), abs=1e-6)
+        assert int(row['smoke_present']) == int(area >= 0.01)
+        assert float(row['smoke_score']) <= prob.max() + 1e-6
+        assert (out / 'overlays' / f'{name}.jpg').is_file()
+    results = json.loads((out / 'results.json').read_text())
+    assert results['settings']['threshold'] == 0.5
+    assert results['settings']['alarm'] is None
+    assert results['frames'][0]['files']['mask'] == 'pred_masks/cam2/grey.png'
+
+
+def _write_video(path, images, size=(80, 64), fps=10.0):
+    for fourcc in ('MJPG', 'mp4v'):
+        writer = cv2.VideoWriter(
+            str(path), cv2.VideoWriter_fourcc(*fourcc), fps, size)
+        if writer.isOpened():
+            break
+    assert writer.isOpened(), 'no video codec available'
+    for image in images:
+        writer.write(cv2.resize(image, size))
+    writer.release()
+
+
+def test_video_with_alarm(tmp_path, tiny_synthetic, tiny_checkpoint):
+    frames = [
+        cv2.imread(str(p))
+        for p in sorted((tiny_synthetic / 'test' / 'img').glob('*'))
+    ]
+    video = tmp_path / 'clip.avi'
+    _write_video(video, frames + frames[:1], fps=10.0)  # 9 frames
+    out = tmp_path / 'out'
+    tool = _load_tool()
+    # threshold 0: every frame has smoke somewhere (sigmoid > 0), so the
+    # alarm rule alone decides: on at the 2nd processed frame.
+    assert tool.main([
+        str(SEGFORMER), tiny_checkpoint,
+        str(video), '--out-dir',
+        str(out), '--frame-stride', '2', '--max-frames', '4', '--threshold',
+        '0.0', '--alarm-window', '3', '--alarm-on', '2', '--alarm-off', '0',
+        '--outputs', 'mask', 'overlay', '--save-video', '--device', 'cpu',
+        *TINY_CLI
+    ]) == 0
+    rows = _read_csv(out / 'frames.csv')
+    assert [int(r['frame']) for r in rows] == [0, 2, 4, 6]
+    assert [float(r['time_s'])
+            for r in rows] == pytest.approx([0.0, 0.2, 0.4, 0.6])
+    assert [r['smoke_present'] for r in rows] == ['1'] * 4
+    assert [r['alarm'] for r in rows] == ['0', '1', '1', '1']
+    assert [r['name'] for r in rows][1] == 'frame_000002'
+    assert sorted(p.name for p in (out / 'pred_masks').iterdir()) == [
+        f'frame_{i:06d}.png' for i in (0, 2, 4, 6)
+    ]
+    assert not (out / 'prob_maps').exists()
+    events = _read_csv(out / 'alarm_events.csv')
+    assert [(e['event'], e['frame'], e['count'])
+            for e in events] == [('on', '2', '2')]
+    assert (out / events[0]['snapshot']).is_file()
+    results = json.loads((out / 'results.json').read_text())
+    assert results['settings']['alarm'] == dict(
+        window=3, on_count=2, off_count=0)
+    assert results['episodes'] == [
+        dict(
+            start_frame=2,
+            start_time_s=pytest.approx(0.2),
+            end_frame=None,
+            end_time_s=None)
+    ]
+    cap = cv2.VideoCapture(str(out / 'overlay.avi'))
+    count = 0
+    while cap.read()[0]:
+        count += 1
+    cap.release()
+    assert count == 4
+
+
+def test_uncertainty_maps_of_transbvm(tmp_path):
+    ckpt = _save_checkpoint(TRANSBVM, tmp_path / 'bvm.pth')
+    image = tmp_path / 'smoke.png'
+    cv2.imwrite(
+        str(image),
+        np.random.default_rng(0).integers(0, 256, (48, 60, 3), np.uint8))
+    out = tmp_path / 'out'
+    assert _load_tool().main([
+        str(TRANSBVM), ckpt,
+        str(image), '--out-dir',
+        str(out), '--outputs', 'maps', '--device', 'cpu'
+    ]) == 0
+    for kind in ('total', 'aleatoric', 'epistemic'):
+        path = out / 'maps' / f'uncertainty_{kind}' / 'smoke.png'
+        assert cv2.imread(str(path), 0).shape == (48, 60)
+    row = _read_csv(out / 'frames.csv')[0]
+    total = float(row['uncertainty_total_mean'])
+    parts = (
+        float(row['uncertainty_aleatoric_mean']) +
+        float(row['uncertainty_epistemic_mean']))
+    assert 0.0 <= total <= 1.0 and parts == pytest.approx(total, abs=1e-5)
+
+
+def test_bad_inputs_fail_early(tmp_path):
+    tool = _load_tool()
+    (tmp_path / 'notes.txt').write_text('x')
+    base = [str(SEGFORMER), 'missing.pth']
+    with pytest.raises(ValueError, match=r'notes\.txt: unknown input type'):
+        tool.main(base + [str(tmp_path / 'notes.txt'), '--out-dir', 'o'])
+    with pytest.raises(FileNotFoundError, match='nothing.jpg: input not'):
+        tool.main(base + [str(tmp_path / 'nothing.jpg'), '--out-dir', 'o'])
+    (tmp_path / 'empty').mkdir()
+    with pytest.raises(FileNotFoundError, match='empty: no images'):
+        tool.main(base + [str(tmp_path / 'empty'), '--out-dir', 'o'])
+    (tmp_path / 'dup').mkdir()
+    for suffix in ('.jpg', '.png'):
+        cv2.imwrite(
+            str(tmp_path / 'dup' / f'a{suffix}'), np.zeros((4, 4, 3),
+                                                           np.uint8))
+    with pytest.raises(ValueError, match='would write the same outputs'):
+        tool.main(base + [str(tmp_path / 'dup'), '--out-dir', 'o'])
+    with pytest.raises(ValueError, match='SmokeAlarm: off_count'):
+        tool.main(base + [
+            str(tmp_path / 'dup'), '--out-dir', 'o', '--sequence',
+            '--alarm-on', '2', '--alarm-off', '2'
+        ])
+    bad_video = tmp_path / 'broken.mp4'
+    bad_video.write_bytes(b'not a video')
+    with pytest.raises(ValueError, match='broken.mp4: cannot open video'):
+        tool.main(base + [str(bad_video), '--out-dir', 'o'])
