@@ -20,6 +20,8 @@ from mmengine.config.utils import MODULE2PACKAGE  # noqa: E402
 MODULE2PACKAGE.setdefault('mmsmoke', 'mmsmoke')
 
 from . import datasets, evaluation, models, registry  # noqa: E402,F401
+from . import visualization  # noqa: E402,F401
+from . import engine  # noqa: E402,F401
 from .version import __version__  # noqa: E402
 
 __all__ = ['__version__', 'check_stack', 'allow_mmengine_globals']

@@ -1,8 +1,11 @@
 """Common base of the binary smoke datasets."""
+import logging
 import os.path as osp
 from typing import Dict, List, Optional
 
 import mmengine
+from mmengine import fileio
+from mmengine.logging import print_log
 from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
 
@@ -26,7 +29,11 @@ class BinarySmokeDataset(BaseSegDataset):
 
     Problems are reported when the dataset is built, naming the path: a
     missing data root or folder, an empty or missing split file, no images
-    found, and images without a mask.
+    found, and images without a mask. Without a split file the folders are
+    scanned, and files that this scan skips are reported in a warning
+    rather than dropped silently: files in the image folder whose name does
+    not end with ``img_suffix`` (the match is case-sensitive, so ``.JPG``
+    is skipped for ``.jpg``) and masks without an image.
 
     Args:
         mask_convention (str): ``'zero_255'`` or ``'zero_one'``.
@@ -124,6 +131,8 @@ class BinarySmokeDataset(BaseSegDataset):
             raise FileNotFoundError(
                 f'{len(missing_mask)} mask(s) missing for images in {where}, '
                 f'e.g. {missing_mask[:3]}')
+        if not self.ann_file:
+            self._warn_skipped_files(data_list)
         groups = self._size_groups()
         for d in data_list:
             d['mask_convention'] = self.mask_convention
@@ -131,3 +140,49 @@ class BinarySmokeDataset(BaseSegDataset):
             if stem in groups:
                 d['size_group'] = groups[stem]
         return data_list
+
+    def _warn_skipped_files(self, data_list: List[dict]) -> None:
+        """Warn about files that the folder scan leaves out.
+
+        Args:
+            data_list (list[dict]): The pairs that were found.
+        """
+        img_dir = self.data_prefix.get('img_path', '')
+        skipped = [
+            f for f in fileio.list_dir_or_file(
+                img_dir,
+                list_dir=False,
+                recursive=True,
+                backend_args=self.backend_args)
+            if not f.endswith(self.img_suffix)
+            and not osp.basename(f).startswith('.')
+        ]
+        if skipped:
+            print_log(
+                f'{img_dir}: {len(skipped)} file(s) do not end with '
+                f'img_suffix {self.img_suffix!r} (case-sensitive) and are '
+                f'not used, e.g. {sorted(skipped)[:3]}',
+                logger='current',
+                level=logging.WARNING)
+        ann_dir = self.data_prefix.get('seg_map_path')
+        if ann_dir is None:
+            return
+        used = {
+            osp.relpath(d['seg_map_path'], ann_dir)
+            for d in data_list if 'seg_map_path' in d
+        }
+        orphans = [
+            f for f in fileio.list_dir_or_file(
+                ann_dir,
+                list_dir=False,
+                suffix=self.seg_map_suffix,
+                recursive=True,
+                backend_args=self.backend_args) if f not in used
+        ]
+        if orphans:
+            print_log(
+                f'{ann_dir}: {len(orphans)} mask(s) have no image with '
+                f'suffix {self.img_suffix!r} in {img_dir} and are not used, '
+                f'e.g. {sorted(orphans)[:3]}',
+                logger='current',
+                level=logging.WARNING)

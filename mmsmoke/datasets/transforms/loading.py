@@ -25,6 +25,10 @@ MASK_CONVENTIONS: Dict[str, Dict[int, int]] = {
     'zero_one': {0: 0, 1: 1},
 }
 
+#: Keys that mark a ``results`` dict as a dataset sample (as opposed to an
+#: inference input, which has none of them).
+_DATASET_KEYS = ('seg_map_path', 'mask_convention', 'sample_idx')
+
 
 def _read_bytes(filename: str, backend_args: Optional[dict],
                 what: str) -> bytes:
@@ -80,8 +84,14 @@ class LoadSmokeImageFromFile(BaseTransform):
     not applied: masks carry none, and rotating only the image would misalign
     the pair.
 
-    Required keys: ``img_path``. Added keys: ``img``, ``img_shape``,
-    ``ori_shape``.
+    For inference the image may also come in memory: a ``results`` dict
+    with an ``img`` array and no ``img_path`` (or ``img_path=None``) is
+    converted the same way (BGR channel order expected, as OpenCV decodes)
+    instead of being read, so one pipeline serves files and video frames.
+
+    Required keys: ``img_path``, or ``img`` (np.ndarray) without a path.
+    Added keys: ``img``, ``img_shape``, ``ori_shape`` (and ``img_path=None``
+    for an in-memory image).
 
     Args:
         to_float32 (bool): Return a float32 image. Defaults to False.
@@ -95,7 +105,9 @@ class LoadSmokeImageFromFile(BaseTransform):
         self.backend_args = backend_args.copy() if backend_args else None
 
     def transform(self, results: dict) -> dict:
-        filename = results['img_path']
+        filename = results.get('img_path')
+        if filename is None:
+            return self._from_memory(results)
         data = _read_bytes(filename, self.backend_args, 'image')
         try:
             img = mmcv.imfrombytes(data, flag='unchanged', backend='cv2')
@@ -113,6 +125,27 @@ class LoadSmokeImageFromFile(BaseTransform):
         results['ori_shape'] = img.shape[:2]
         return results
 
+    def _from_memory(self, results: dict) -> dict:
+        """Convert an in-memory ``results['img']`` like a decoded file."""
+        img = results.get('img')
+        if img is None:
+            raise KeyError('LoadSmokeImageFromFile: the input has neither '
+                           'img_path nor an in-memory img array')
+        name = '<in-memory image>'
+        if not isinstance(img, np.ndarray):
+            raise TypeError(f'{name}: img must be a numpy array, got '
+                            f'{type(img).__name__}')
+        if img.size == 0:
+            raise ValueError(f'{name}: empty image of shape {img.shape}')
+        img = to_bgr_uint8(img, name)
+        if self.to_float32:
+            img = img.astype(np.float32)
+        results['img_path'] = None
+        results['img'] = img
+        results['img_shape'] = img.shape[:2]
+        results['ori_shape'] = img.shape[:2]
+        return results
+
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(to_float32={self.to_float32}, '
                 f'backend_args={self.backend_args})')
@@ -121,9 +154,19 @@ class LoadSmokeImageFromFile(BaseTransform):
 def decode_mask(data: bytes, filename: str) -> np.ndarray:
     """Decode mask bytes to a 2-D integer array of raw values.
 
-    Palette images yield their indices, grey images their values; a 3- or
-    4-channel mask is accepted only when its colour channels are identical
-    (a grey mask saved as RGB). Anything else raises ``ValueError``.
+    Palette images yield their indices, grey images their values. A grey
+    mask with an alpha channel (PIL mode ``LA``) keeps its grey channel; a
+    3- or 4-channel mask is accepted only when its colour channels are
+    identical (a grey mask saved as RGB or RGBA), and its alpha channel is
+    dropped. Anything else, including masks with non-integer pixels, raises
+    ``ValueError``.
+
+    Args:
+        data (bytes): Encoded mask file.
+        filename (str): Used in error messages.
+
+    Returns:
+        np.ndarray: (H, W) integer array of the stored values.
     """
     try:
         with Image.open(io.BytesIO(data)) as im:
@@ -135,7 +178,10 @@ def decode_mask(data: bytes, filename: str) -> np.ndarray:
     except Exception as err:  # noqa: BLE001
         raise ValueError(f'{filename}: cannot decode mask '
                          f'({type(err).__name__}: {err})') from err
-    if arr.ndim == 3:
+    if arr.ndim == 3 and arr.shape[2] == 2:
+        # Grey + alpha: the grey channel holds the values.
+        arr = arr[..., 0]
+    elif arr.ndim == 3:
         rgb = arr[..., :3]
         if not (np.array_equal(rgb[..., 0], rgb[..., 1])
                 and np.array_equal(rgb[..., 0], rgb[..., 2])):
@@ -146,6 +192,9 @@ def decode_mask(data: bytes, filename: str) -> np.ndarray:
         arr = rgb[..., 0]
     if arr.ndim != 2:
         raise ValueError(f'{filename}: unsupported mask shape {arr.shape}')
+    if not np.issubdtype(arr.dtype, np.integer):
+        raise ValueError(f'{filename}: mask pixels have dtype {arr.dtype} '
+                         f'(mode {mode}); expected integer class values')
     return arr
 
 
@@ -163,6 +212,13 @@ class LoadSmokeAnnotations(BaseTransform):
     A mask with any other value, a missing or unreadable mask, and a mask
     whose size differs from its image's raise an error naming the file. The
     output never contains 255, so no smoke pixel falls into the ignore index.
+
+    Inference inputs carry no mask: a ``results`` dict that did not come
+    from a dataset (none of ``seg_map_path``, ``mask_convention`` and
+    mmengine's ``sample_idx``) passes through unchanged, so a test pipeline
+    also serves ``mmseg.apis.inference_model`` and
+    :class:`mmsmoke.apis.SmokeInferencer`. A dataset sample without a mask
+    still raises.
 
     Required keys: ``seg_map_path``, ``ori_shape`` (load the image first).
     Added keys: ``gt_seg_map`` (uint8, {0, 1}), ``seg_fields``.
@@ -183,6 +239,8 @@ class LoadSmokeAnnotations(BaseTransform):
         self.backend_args = backend_args.copy() if backend_args else None
 
     def transform(self, results: dict) -> dict:
+        if not any(key in results for key in _DATASET_KEYS):
+            return results  # an inference input: nothing to load
         filename = results.get('seg_map_path')
         if filename is None:
             raise KeyError(f'{results.get("img_path")}: no seg_map_path; the '

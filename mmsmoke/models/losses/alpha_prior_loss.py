@@ -2,6 +2,8 @@
 from mmseg.registry import MODELS
 from torch import Tensor, nn
 
+from .utils import upcast_half
+
 
 @MODELS.register_module()
 class AlphaPriorLoss(nn.Module):
@@ -53,6 +55,7 @@ class AlphaPriorLoss(nn.Module):
         Returns:
             Tensor: Scalar loss.
         """
+        alpha = upcast_half(alpha)  # float32 under AMP
         if label.dim() == 3:
             label = label.unsqueeze(1)
         if label.shape[0] != alpha.shape[0] or \

@@ -4,6 +4,8 @@ from typing import Optional
 from mmseg.registry import MODELS
 from torch import Tensor, nn
 
+from .utils import upcast_half
+
 
 @MODELS.register_module()
 class ImageFormationLoss(nn.Module):
@@ -63,6 +65,8 @@ class ImageFormationLoss(nn.Module):
         if alpha.shape[1] != 1 or alpha.shape[-2:] != image.shape[-2:]:
             raise ValueError('ImageFormationLoss: alpha must be (N, 1, H, '
                              f'W), got {tuple(alpha.shape)}')
+        image, alpha, smoke, background = (
+            upcast_half(t) for t in (image, alpha, smoke, background))
         composite = alpha * smoke + (1.0 - alpha) * background
         err = (composite - image).abs().mean(dim=1, keepdim=True)
         if valid_mask is None:

@@ -4,6 +4,8 @@ from typing import Optional
 from mmseg.registry import MODELS
 from torch import Tensor, nn
 
+from .utils import upcast_half
+
 
 @MODELS.register_module()
 class InpaintingLoss(nn.Module):
@@ -57,6 +59,7 @@ class InpaintingLoss(nn.Module):
         if pred.shape != target.shape:
             raise ValueError('InpaintingLoss: pred and target shapes differ: '
                              f'{tuple(pred.shape)} vs {tuple(target.shape)}')
+        pred, target = upcast_half(pred), upcast_half(target)
         err = (pred - target).abs().mean(dim=1, keepdim=True)
         if valid_mask is None:
             return self.loss_weight * err.mean()

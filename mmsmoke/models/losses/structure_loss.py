@@ -6,6 +6,8 @@ from torch import Tensor, nn
 
 from mmseg.registry import MODELS
 
+from .utils import upcast_half
+
 
 @MODELS.register_module()
 class StructureLoss(nn.Module):
@@ -83,6 +85,7 @@ class StructureLoss(nn.Module):
                 'StructureLoss expects a 1-channel logit (N, 1, H, W) '
                 '(num_classes=2, out_channels=1), got '
                 f'{tuple(seg_logits.shape)}')
+        seg_logits = upcast_half(seg_logits)  # float32 under AMP
         n, _, h, w = seg_logits.shape
         if seg_label.dim() == 4:
             seg_label = seg_label.squeeze(1)

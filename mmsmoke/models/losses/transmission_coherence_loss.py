@@ -9,6 +9,8 @@ from torch.autograd.function import once_differentiable
 
 from mmseg.registry import MODELS
 
+from .utils import upcast_half
+
 
 def _half_window_offsets(kernel_size: int) -> List[Tuple[int, int]]:
     """One offset of each ``(o, -o)`` pair of a ``k x k`` window.
@@ -292,6 +294,7 @@ class TransmissionCoherenceLoss(nn.Module):
         if seg_logits.dim() != 4:
             raise ValueError('seg_logits must have shape (N, C, H, W), got '
                              f'{tuple(seg_logits.shape)}')
+        seg_logits = upcast_half(seg_logits)  # float32 under AMP
         n, c, h, w = seg_logits.shape
         if transmission.dim() == 3:
             transmission = transmission.unsqueeze(1)

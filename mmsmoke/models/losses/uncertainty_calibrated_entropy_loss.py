@@ -6,6 +6,8 @@ from torch import Tensor, nn
 
 from mmseg.registry import MODELS
 
+from .utils import upcast_half
+
 
 @MODELS.register_module()
 class UncertaintyCalibratedEntropyLoss(nn.Module):
@@ -28,8 +30,10 @@ class UncertaintyCalibratedEntropyLoss(nn.Module):
     ``min_temperature`` (default 0.01) so ``s / U_p`` stays finite when the
     uncertainty approaches 0, and the entropy is computed from
     ``logsigmoid`` / ``log_softmax``, which are finite for any logit, so no
-    ``log(0)`` occurs. The temperature is detached: as in the paper, the
-    uncertainty network is trained only by its own loss (Eq. 6).
+    ``log(0)`` occurs. Half-precision logits (AMP) are upcast to float32
+    first: in float16, ``s / U_p`` overflows above 65504 and the entropy
+    becomes ``0 * inf = nan``. The temperature is detached: as in the
+    paper, the uncertainty network is trained only by its own loss (Eq. 6).
 
     The released code has no such loss; the loss needs ``U_p``, which the
     stock decode head does not have: list it in ``pixel_losses`` of
@@ -84,6 +88,7 @@ class UncertaintyCalibratedEntropyLoss(nn.Module):
         if seg_logits.dim() != 4:
             raise ValueError('seg_logits must have shape (N, C, H, W), got '
                              f'{tuple(seg_logits.shape)}')
+        seg_logits = upcast_half(seg_logits)  # float32 under AMP
         n, c, h, w = seg_logits.shape
         if uncertainty.dim() == 3:
             uncertainty = uncertainty.unsqueeze(1)

@@ -1,0 +1,3 @@
+from .hooks import RNGStateHook, RSSMonitorHook
+
+__all__ = ['RNGStateHook', 'RSSMonitorHook']
