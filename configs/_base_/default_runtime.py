@@ -31,3 +31,7 @@ default_hooks = dict(
 # (out_channels=1) probabilities, so --tta is not supported for the binary
 # configs of this package.
 tta_model = dict(type='SegTTAModel')
+# Saves torch's random state in checkpoints so that `--resume` continues
+# exactly where the run stopped (mmengine re-seeds instead); see
+# docs/reliability.md.
+custom_hooks = [dict(type='RNGStateHook')]

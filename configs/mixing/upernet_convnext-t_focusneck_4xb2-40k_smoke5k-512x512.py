@@ -72,6 +72,9 @@ model = dict(
         out_channels=1,
         threshold=0.5,
         norm_cfg=norm_cfg,
+        init_cfg=dict(
+            type='Normal', std=0.01, bias=-2.944,
+            override=dict(name='conv_seg')),  # smoke prior 0.05
         loss_decode=dict(
             type='CrossEntropyLoss', use_sigmoid=True, loss_weight=1.0)),
     auxiliary_head=[focus_supervision(i) for i in (4, 5, 6, 7, 8)])

@@ -2,6 +2,7 @@
 from pathlib import Path
 
 import pytest
+import torch
 from mmengine.config import Config
 
 REPO = Path(__file__).resolve().parents[2]
@@ -39,7 +40,14 @@ def test_config_builds_with_explicit_threshold(path):
     # Building must not reach the network for pretrained weights.
     model['pretrained'] = None
     model['backbone'] = dict(model['backbone'], init_cfg=None)
-    MODELS.build(model)
+    built = MODELS.build(model)
+    head = built.decode_head
+    if head.out_channels == 1:
+        # The classifier starts at the smoke prior (0.05), not at 0.5 with
+        # MMSeg's bias 0 (docs/models.md).
+        head.init_weights()
+        prob = float(torch.sigmoid(head.conv_seg.bias).item())
+        assert prob == pytest.approx(0.05, abs=1e-3), path.name
 
 
 def test_configs_inherit_through_the_installed_package(tmp_path,

@@ -13,6 +13,11 @@
 #   --cfg-options model.backbone.init_cfg.checkpoint=/path/resnet50.pth
 # or train from scratch with --cfg-options model.backbone.init_cfg=None
 norm_cfg = dict(type='BN', requires_grad=True)
+# `conv_seg` starts at the smoke prior P(smoke) = 0.05 (bias log(0.05/0.95)):
+# with MMSeg's default (weights N(0, 0.01), bias 0), ReLU features and
+# ~5% smoke pixels, a one-channel head can settle with all-negative
+# weights and never predict above sigmoid(bias) < 0.5 (docs/models.md).
+smoke_prior_init = dict(type='Normal', std=0.01, bias=-2.944, override=dict(name='conv_seg'))
 data_preprocessor = dict(
     type='SegDataPreProcessor',
     mean=[123.675, 116.28, 103.53],
@@ -50,6 +55,7 @@ model = dict(
         threshold=0.5,
         norm_cfg=norm_cfg,
         align_corners=False,
+        init_cfg=smoke_prior_init,
         loss_decode=dict(type='StructureLoss', loss_weight=1.0)),
     uncertainty_net=dict(
         type='UncertaintyEstimationNet', channels=64, norm_cfg=norm_cfg),
