@@ -92,6 +92,15 @@ def main() -> None:
 
     cfg.load_from = args.checkpoint
 
+    # Testing builds no training loop. Otherwise hooks that read
+    # `runner.iter` (MMSeg's visualization hook does, for --show-dir) make
+    # mmengine build the training dataloader, which fails when the
+    # training images are not on this machine.
+    cfg.train_dataloader = None
+    cfg.train_cfg = None
+    cfg.optim_wrapper = None
+    cfg.param_scheduler = None
+
     if args.show or args.show_dir:
         trigger_visualization_hook(cfg, args)
 
