@@ -25,10 +25,13 @@ train_pipeline = [
 meta_keys = ('img_path', 'seg_map_path', 'ori_shape', 'img_shape', 'pad_shape',
              'scale_factor', 'flip', 'flip_direction', 'reduce_zero_label',
              'size_group')
+# Stock loader names, which MMSegInferencer and mmseg.apis.inference_model
+# look for; the smoke dataset runs them as LoadSmokeImageFromFile and
+# LoadSmokeAnnotations (strict_loading, see docs/datasets.md).
 test_pipeline = [
-    dict(type='LoadSmokeImageFromFile'),
+    dict(type='LoadImageFromFile'),
     dict(type='Resize', scale=crop_size, keep_ratio=False),
-    dict(type='LoadSmokeAnnotations'),
+    dict(type='LoadAnnotations'),
     dict(type='PackSegInputs', meta_keys=meta_keys)
 ]
 train_dataloader = dict(batch_size=6, dataset=dict(pipeline=train_pipeline))

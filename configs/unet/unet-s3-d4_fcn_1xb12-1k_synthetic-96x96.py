@@ -20,10 +20,13 @@ train_pipeline = [
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackSegInputs')
 ]
+# Stock loader names, which MMSegInferencer and mmseg.apis.inference_model
+# look for; the smoke dataset runs them as LoadSmokeImageFromFile and
+# LoadSmokeAnnotations (strict_loading, see docs/datasets.md).
 test_pipeline = [
-    dict(type='LoadSmokeImageFromFile'),
+    dict(type='LoadImageFromFile'),
     dict(type='Resize', scale=img_scale, keep_ratio=False),
-    dict(type='LoadSmokeAnnotations'),
+    dict(type='LoadAnnotations'),
     dict(type='PackSegInputs', meta_keys={{_base_.meta_keys}})
 ]
 train_dataloader = dict(batch_size=12, dataset=dict(pipeline=train_pipeline))

@@ -32,16 +32,19 @@ def _input_to_results(single_input: Union[str, Path, np.ndarray]) -> dict:
 class SmokeInferencer(MMSegInferencer):
     """MMSeg's inferencer with mmsmoke's loaders and smoke class meta.
 
-    ``MMSegInferencer`` looks for a transform literally named
-    ``LoadImageFromFile`` in ``test_dataloader.dataset.pipeline`` and
-    refuses mmsmoke configs, whose test pipelines start with
-    ``LoadSmokeImageFromFile``. This subclass builds the pipeline with
-    :func:`mmsmoke.apis.inference.inference_pipeline_cfg` (paths and BGR
-    arrays both go through ``LoadSmokeImageFromFile``; annotation loaders
-    are dropped) and, when the checkpoint carries no class meta (or there
-    is no checkpoint), uses the smoke dataset's classes and palette instead
-    of Cityscapes'. Everything else (arguments, batching, ``out_dir``
-    with ``vis/`` and ``pred/``, ``return_datasamples``) is MMSeg's.
+    ``MMSegInferencer`` itself works with the configs in ``configs/``: their
+    test pipelines name the stock ``LoadImageFromFile``, which it looks for
+    (smoke datasets run it as ``LoadSmokeImageFromFile``). It then decodes
+    inputs with mmcv's loader, and without class meta in the checkpoint it
+    draws with Cityscapes' classes. This subclass builds the pipeline with
+    :func:`mmsmoke.apis.inference.inference_pipeline_cfg` instead (paths and
+    BGR arrays both go through ``LoadSmokeImageFromFile``, with its
+    conversions and errors; annotation loaders are dropped; a test pipeline
+    naming only mmsmoke's loader is accepted) and, when the checkpoint
+    carries no class meta (or there is no checkpoint), uses the smoke
+    dataset's classes and palette. Everything else (arguments, batching,
+    ``out_dir`` with ``vis/`` and ``pred/``, ``return_datasamples``) is
+    MMSeg's.
 
     Example::
 

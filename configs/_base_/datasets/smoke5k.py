@@ -23,10 +23,13 @@ train_pipeline = [
 ]
 # The mask is loaded after the resize: metrics use the full-resolution
 # ground truth, and predictions are resized back to the original image.
+# Stock loader names, which MMSegInferencer and mmseg.apis.inference_model
+# look for; the smoke dataset runs them as LoadSmokeImageFromFile and
+# LoadSmokeAnnotations (strict_loading, see docs/datasets.md).
 test_pipeline = [
-    dict(type='LoadSmokeImageFromFile'),
+    dict(type='LoadImageFromFile'),
     dict(type='Resize', scale=(1024, 512), keep_ratio=True),
-    dict(type='LoadSmokeAnnotations'),
+    dict(type='LoadAnnotations'),
     dict(type='PackSegInputs', meta_keys=meta_keys)
 ]
 train_dataloader = dict(

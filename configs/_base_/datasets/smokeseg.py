@@ -24,10 +24,13 @@ train_pipeline = [
     dict(type='PhotoMetricDistortion'),
     dict(type='PackSegInputs')
 ]
+# Stock loader names, which MMSegInferencer and mmseg.apis.inference_model
+# look for; the smoke dataset runs them as LoadSmokeImageFromFile and
+# LoadSmokeAnnotations (strict_loading, see docs/datasets.md).
 test_pipeline = [
-    dict(type='LoadSmokeImageFromFile'),
+    dict(type='LoadImageFromFile'),
     dict(type='Resize', scale=(512, 512), keep_ratio=True),
-    dict(type='LoadSmokeAnnotations'),
+    dict(type='LoadAnnotations'),
     dict(type='PackSegInputs', meta_keys=meta_keys)
 ]
 train_dataloader = dict(
