@@ -116,3 +116,43 @@ def test_transbvm_syncbn_keeps_the_total_batch_of_the_paper():
             'transbvm_r50_2xb3-50e_smoke5k-480x480_syncbn.py'))
     gpus = 2  # the "2x" of the name
     assert gpus * cfg.train_dataloader.batch_size == 6
+
+
+@pytest.mark.parametrize(
+    'path', LIGHT_CONFIGS[:2], ids=lambda p: Path(p).stem)
+def test_one_step_and_prediction_under_cpu_bfloat16_autocast(path):
+    """The models inside ``torch.autocast``, as ``--amp`` runs them.
+
+    mmengine's ``AmpOptimWrapper`` needs a GPU (float16 autocast plus a
+    loss scaler); this runs the same forward code under CPU autocast in
+    bfloat16, so every op that autocast lowers and every custom function
+    (transmission, separation, latent sampling) sees half-precision inputs.
+    The GPU check is in docs/distributed.md.
+    """
+    torch.manual_seed(0)
+    _, model = _build(path)
+    model.train()
+    model.data_preprocessor.size = (SIZE, SIZE)
+    data = model.data_preprocessor(_batch(2), training=True)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        losses = model(**data, mode='loss')
+        total, _ = model.parse_losses(losses)
+    assert total.dtype == torch.float32
+    assert torch.isfinite(total)
+    total.backward()
+    grads = {
+        name: p.grad
+        for name, p in model.named_parameters() if p.requires_grad
+    }
+    assert all(g is not None for g in grads.values())
+    assert all(torch.isfinite(g).all() for g in grads.values())
+    assert any(g.abs().sum() > 0 for g in grads.values())
+    model.eval()
+    with torch.no_grad(), torch.autocast('cpu', dtype=torch.bfloat16):
+        samples = model(**data, mode='predict')
+    for sample in samples:
+        probs = sample.seg_logits.data
+        assert torch.isfinite(probs).all()
+        for key in sample.keys():
+            if key.startswith('pred_') and key != 'pred_sem_seg':
+                assert torch.isfinite(sample.get(key).data.float()).all(), key
