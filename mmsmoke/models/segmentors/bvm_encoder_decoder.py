@@ -109,6 +109,14 @@ class BVMEncoderDecoder(TransmissionEncoderDecoder):
       mean probability and the maps are the MC estimates of Eq. 5. This is
       the reference the sampling-free maps approximate.
     * ``uncertainty='none'``: prediction only.
+    * ``calibrate=True`` (default False): the output probability is
+      ``sigma(s / U_p)`` instead of ``sigma(s)``, the uncertainty-based
+      temperature scaling of Eq. 10 applied at test time (the paper: "our
+      uncertainty-based temperature scaling can also be used to calibrate
+      our model"). ``U_p`` is clamped to ``calibrate_min_temperature``
+      (default 0.01). Masks at threshold 0.5 are unchanged. The tensor
+      mode (ONNX export) returns the raw logits and ``U_p``, from which
+      the scaled probability follows.
 
     The maps are entropies in bits (in [0, 1]) and are written into each
     ``SegDataSample`` as ``pred_uncertainty_total``,
@@ -145,8 +153,8 @@ class BVMEncoderDecoder(TransmissionEncoderDecoder):
         neck, auxiliary_head, train_cfg, data_preprocessor, pretrained,
         init_cfg: As in :class:`mmseg.models.segmentors.EncoderDecoder`.
         test_cfg (dict, optional): ``mode`` ('whole' or 'slide', with
-            ``crop_size``/``stride``), ``uncertainty`` (see above) and
-            ``mc_samples``.
+            ``crop_size``/``stride``), ``uncertainty``, ``mc_samples``,
+            ``calibrate`` and ``calibrate_min_temperature`` (see above).
     """
 
     def __init__(self,
@@ -209,6 +217,15 @@ class BVMEncoderDecoder(TransmissionEncoderDecoder):
                              f'{UNCERTAINTY_MODES}, got {unc!r}')
         if unc == 'mc' and int(self.test_cfg.get('mc_samples', 10)) < 2:
             raise ValueError('test_cfg.mc_samples must be >= 2')
+        if self.test_cfg.get('calibrate', False):
+            if unc == 'none':
+                raise ValueError('test_cfg.calibrate needs the total '
+                                 'uncertainty; test_cfg.uncertainty is '
+                                 "'none'")
+            if float(self.test_cfg.get('calibrate_min_temperature',
+                                       0.01)) <= 0:
+                raise ValueError(
+                    'test_cfg.calibrate_min_temperature must be positive')
 
     @property
     def has_latent(self) -> bool:
@@ -415,9 +432,32 @@ class BVMEncoderDecoder(TransmissionEncoderDecoder):
         """
         self._check_test_cfg()
         if self.test_cfg.get('mode', 'whole') == 'slide':
-            return self.slide_inference_with_uncertainty(
+            seg_logits, maps = self.slide_inference_with_uncertainty(
                 inputs, batch_img_metas)
-        return self.encode_decode_with_uncertainty(inputs, batch_img_metas)
+        else:
+            seg_logits, maps = self.encode_decode_with_uncertainty(
+                inputs, batch_img_metas)
+        if self.test_cfg.get('calibrate', False):
+            seg_logits = self.calibrate_logits(seg_logits, maps['total'])
+        return seg_logits, maps
+
+    def calibrate_logits(self, seg_logits: Tensor, total: Tensor) -> Tensor:
+        """Temperature-scale logits by the total uncertainty (Eq. 10).
+
+        ``s / max(U_p, t_min)``, the argument of the sigmoid in Eq. 10,
+        with ``t_min = test_cfg.calibrate_min_temperature`` (default 0.01,
+        the loss's ``min_temperature``). The sign of the logit, and so the
+        mask at threshold 0.5, is unchanged; only the probabilities move.
+
+        Args:
+            seg_logits (Tensor): Logits (N, 1, H, W).
+            total (Tensor): Total uncertainty (N, 1, H, W), in bits.
+
+        Returns:
+            Tensor: Scaled logits.
+        """
+        t_min = float(self.test_cfg.get('calibrate_min_temperature', 0.01))
+        return seg_logits / total.to(seg_logits.dtype).clamp(min=t_min)
 
     def predict(self,
                 inputs: Tensor,

@@ -302,6 +302,38 @@ def test_predict_mc_and_none_modes():
     assert 'pred_uncertainty_total' not in plain[0]
 
 
+def test_calibrated_output_is_logit_over_total_uncertainty():
+    torch.manual_seed(9)
+    model = MODELS.build(_bvm_cfg()).eval()
+    batch = _predict_batch(model)
+    with torch.no_grad():
+        plain = model.predict(batch['inputs'], batch['data_samples'])
+        model.test_cfg = dict(mode='whole', calibrate=True)
+        scaled = model.predict(batch['inputs'],
+                               _predict_batch(model)['data_samples'])
+    for p, c in zip(plain, scaled):
+        prob = p.seg_logits.data.clamp(1e-6, 1 - 1e-6)
+        logit = torch.log(prob) - torch.log1p(-prob)
+        total = p.pred_uncertainty_total.data
+        # postprocess resizes logits and maps alike, so sigma(s / U_p) holds
+        # at the original size up to the interpolation of the quotient
+        expected = (logit / total.clamp(min=0.01)).sigmoid()
+        inner = (slice(None), slice(2, -2), slice(2, -2))
+        torch.testing.assert_close(
+            c.seg_logits.data[inner], expected[inner], atol=0.05, rtol=0)
+        assert torch.equal(c.pred_sem_seg.data, p.pred_sem_seg.data)
+        torch.testing.assert_close(c.pred_uncertainty_total.data, total)
+    # hand-computed case of the scaling itself
+    logits = torch.tensor([[[[2.0, -1.0, 0.5]]]])
+    total = torch.tensor([[[[0.5, 1.0, 0.0]]]])
+    torch.testing.assert_close(
+        model.calibrate_logits(logits, total),
+        torch.tensor([[[[4.0, -1.0, 50.0]]]]))
+    with pytest.raises(ValueError, match='calibrate'):
+        MODELS.build(
+            _bvm_cfg(test_cfg=dict(uncertainty='none', calibrate=True)))
+
+
 def test_predict_slide_mode_and_without_samples():
     torch.manual_seed(8)
     model = MODELS.build(
