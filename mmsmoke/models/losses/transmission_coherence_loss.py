@@ -9,7 +9,7 @@ from torch.autograd.function import once_differentiable
 
 from mmseg.registry import MODELS
 
-from .utils import upcast_half
+from .utils import check_logits, guidance_map
 
 
 def _half_window_offsets(kernel_size: int) -> List[Tuple[int, int]]:
@@ -291,20 +291,9 @@ class TransmissionCoherenceLoss(nn.Module):
                 'it in `pixel_losses` of TransmissionEncoderDecoder or '
                 'BVMEncoderDecoder (which compute it from the image), not in '
                 'decode_head.loss_decode.')
-        if seg_logits.dim() != 4:
-            raise ValueError('seg_logits must have shape (N, C, H, W), got '
-                             f'{tuple(seg_logits.shape)}')
-        seg_logits = upcast_half(seg_logits)  # float32 under AMP
+        seg_logits = check_logits(seg_logits)  # float32 under AMP
         n, c, h, w = seg_logits.shape
-        if transmission.dim() == 3:
-            transmission = transmission.unsqueeze(1)
-        if transmission.dim() != 4 or transmission.shape[:2] != (n, 1):
-            raise ValueError(f'transmission must have shape ({n}, 1, H, W), '
-                             f'got {tuple(transmission.shape)}')
-        trans = transmission.detach().to(seg_logits.dtype)
-        if trans.shape[-2:] != (h, w):
-            trans = F.interpolate(
-                trans, size=(h, w), mode='bilinear', align_corners=False)
+        trans = guidance_map(transmission, seg_logits, 'transmission')
 
         prob = seg_logits.sigmoid() if c == 1 else seg_logits.softmax(1)
         valid = None

@@ -6,7 +6,7 @@ from torch import Tensor, nn
 
 from mmseg.registry import MODELS
 
-from .utils import upcast_half
+from .utils import check_logits, guidance_map
 
 
 @MODELS.register_module()
@@ -85,20 +85,9 @@ class UncertaintyCalibratedEntropyLoss(nn.Module):
                 ' U_p as temperature: list it in `pixel_losses` of '
                 'BVMEncoderDecoder, which predicts it, not in '
                 'decode_head.loss_decode.')
-        if seg_logits.dim() != 4:
-            raise ValueError('seg_logits must have shape (N, C, H, W), got '
-                             f'{tuple(seg_logits.shape)}')
-        seg_logits = upcast_half(seg_logits)  # float32 under AMP
+        seg_logits = check_logits(seg_logits)  # float32 under AMP
         n, c, h, w = seg_logits.shape
-        if uncertainty.dim() == 3:
-            uncertainty = uncertainty.unsqueeze(1)
-        if uncertainty.dim() != 4 or uncertainty.shape[:2] != (n, 1):
-            raise ValueError(f'uncertainty must have shape ({n}, 1, H, W), '
-                             f'got {tuple(uncertainty.shape)}')
-        temp = uncertainty.detach().to(seg_logits.dtype)
-        if temp.shape[-2:] != (h, w):
-            temp = F.interpolate(
-                temp, size=(h, w), mode='bilinear', align_corners=False)
+        temp = guidance_map(uncertainty, seg_logits, 'uncertainty')
         x = seg_logits / temp.clamp(min=self.min_temperature)
         if c == 1:
             q = x.sigmoid()

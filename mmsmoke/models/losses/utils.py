@@ -1,5 +1,6 @@
 """Helpers shared by the mmsmoke losses."""
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 #: Floating point types too narrow to accumulate a loss in.
@@ -26,3 +27,50 @@ def upcast_half(tensor: Tensor) -> Tensor:
     if tensor.dtype in HALF_DTYPES:
         return tensor.float()
     return tensor
+
+
+def check_logits(seg_logits: Tensor) -> Tensor:
+    """Check that logits are (N, C, H, W) and upcast half precision.
+
+    Args:
+        seg_logits (Tensor): Logits.
+
+    Returns:
+        Tensor: The logits, in float32 if they were float16/bfloat16.
+    """
+    if seg_logits.dim() != 4:
+        raise ValueError('seg_logits must have shape (N, C, H, W), got '
+                         f'{tuple(seg_logits.shape)}')
+    return upcast_half(seg_logits)
+
+
+def guidance_map(value: Tensor, seg_logits: Tensor, name: str) -> Tensor:
+    """A detached (N, 1, H, W) guidance map at the logits' size and dtype.
+
+    Losses guided by a per-pixel map that no gradient may reach (the
+    transmission of Eq. 7-8, the uncertainty temperature of Eq. 10) accept
+    it as (N, 1, H', W') or (N, H', W') and resize it bilinearly when its
+    size differs from the logits'.
+
+    Args:
+        value (Tensor): The map.
+        seg_logits (Tensor): Logits (N, C, H, W) the map goes with.
+        name (str): Name of the map for the error message.
+
+    Returns:
+        Tensor: (N, 1, H, W) map, detached, in the logits' dtype.
+    """
+    n = seg_logits.shape[0]
+    if value.dim() == 3:
+        value = value.unsqueeze(1)
+    if value.dim() != 4 or value.shape[:2] != (n, 1):
+        raise ValueError(f'{name} must have shape ({n}, 1, H, W), got '
+                         f'{tuple(value.shape)}')
+    value = value.detach().to(seg_logits.dtype)
+    if value.shape[-2:] != seg_logits.shape[-2:]:
+        value = F.interpolate(
+            value,
+            size=seg_logits.shape[-2:],
+            mode='bilinear',
+            align_corners=False)
+    return value
