@@ -4,7 +4,7 @@ from typing import Optional
 from mmseg.registry import MODELS
 from torch import Tensor, nn
 
-from .utils import upcast_half
+from .utils import masked_pixel_mean, upcast_half
 
 
 @MODELS.register_module()
@@ -69,13 +69,8 @@ class ImageFormationLoss(nn.Module):
             upcast_half(t) for t in (image, alpha, smoke, background))
         composite = alpha * smoke + (1.0 - alpha) * background
         err = (composite - image).abs().mean(dim=1, keepdim=True)
-        if valid_mask is None:
-            return self.loss_weight * err.mean()
-        if valid_mask.dim() == 3:
-            valid_mask = valid_mask.unsqueeze(1)
-        valid_mask = valid_mask.to(err)
-        loss = (err * valid_mask).sum() / valid_mask.sum().clamp(min=1.0)
-        return self.loss_weight * loss
+        return self.loss_weight * masked_pixel_mean(err, valid_mask,
+                                                    'ImageFormationLoss')
 
     @property
     def loss_name(self) -> str:

@@ -4,7 +4,7 @@ from typing import Optional
 from mmseg.registry import MODELS
 from torch import Tensor, nn
 
-from .utils import upcast_half
+from .utils import masked_pixel_mean, upcast_half
 
 
 @MODELS.register_module()
@@ -61,18 +61,8 @@ class InpaintingLoss(nn.Module):
                              f'{tuple(pred.shape)} vs {tuple(target.shape)}')
         pred, target = upcast_half(pred), upcast_half(target)
         err = (pred - target).abs().mean(dim=1, keepdim=True)
-        if valid_mask is None:
-            return self.loss_weight * err.mean()
-        if valid_mask.dim() == 3:
-            valid_mask = valid_mask.unsqueeze(1)
-        if valid_mask.shape[-2:] != err.shape[-2:] or \
-                valid_mask.shape[0] != err.shape[0]:
-            raise ValueError('InpaintingLoss: valid_mask shape '
-                             f'{tuple(valid_mask.shape)} does not match '
-                             f'pred {tuple(pred.shape)}')
-        valid_mask = valid_mask.to(err)
-        loss = (err * valid_mask).sum() / valid_mask.sum().clamp(min=1.0)
-        return self.loss_weight * loss
+        return self.loss_weight * masked_pixel_mean(err, valid_mask,
+                                                    'InpaintingLoss')
 
     @property
     def loss_name(self) -> str:

@@ -1,4 +1,6 @@
 """Helpers shared by the mmsmoke losses."""
+from typing import Optional
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -74,3 +76,30 @@ def guidance_map(value: Tensor, seg_logits: Tensor, name: str) -> Tensor:
             mode='bilinear',
             align_corners=False)
     return value
+
+
+def masked_pixel_mean(err: Tensor, valid_mask: Optional[Tensor],
+                      owner: str) -> Tensor:
+    """Mean of a per-pixel error over the valid pixels.
+
+    Args:
+        err (Tensor): Per-pixel error (N, 1, H, W).
+        valid_mask (Tensor, optional): (N, 1, H, W) or (N, H, W) mask of the
+            pixels to average, or None for all. An empty mask gives zero,
+            still connected to ``err``'s graph.
+        owner (str): Name of the loss for the error message.
+
+    Returns:
+        Tensor: Scalar mean.
+    """
+    if valid_mask is None:
+        return err.mean()
+    if valid_mask.dim() == 3:
+        valid_mask = valid_mask.unsqueeze(1)
+    if valid_mask.dim() != 4 or valid_mask.shape[0] != err.shape[0] or \
+            valid_mask.shape[-2:] != err.shape[-2:]:
+        raise ValueError(f'{owner}: valid_mask shape '
+                         f'{tuple(valid_mask.shape)} does not match the '
+                         f'error map {tuple(err.shape)}')
+    valid_mask = valid_mask.to(err)
+    return (err * valid_mask).sum() / valid_mask.sum().clamp(min=1.0)
