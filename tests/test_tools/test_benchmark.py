@@ -216,3 +216,26 @@ def test_two_cheap_suites_end_to_end(bench, tmp_path):
     bench.main(['--render-only', '--out-dir', str(out)])
     assert (out / 'benchmarks.md').read_text() == bench.render_markdown(
         doc2)
+
+
+def test_smoke5k_config_budget_variants_and_checkpoints(bench, tmp_path):
+    args = bench.parse_args([
+        '--suite', 'smoke5k', '--iters', '3000', '--save-interval', '500'
+    ])
+    cfg = bench.smoke5k_config('transbvm_mit-b0_no-lc', args,
+                               str(tmp_path), str(tmp_path / 'work'))
+    assert cfg.train_cfg.max_iters == 3000
+    assert cfg.default_hooks.checkpoint.interval == 500
+    assert cfg.default_hooks.checkpoint.max_keep_ckpts == 1
+    assert 'UncertaintyCalibratedEntropyLoss' not in [
+        loss['type'] for loss in cfg.model.pixel_losses
+    ]
+    full = bench.smoke5k_config(
+        'transbvm_mit-b0', bench.parse_args(['--suite', 'smoke5k']),
+        str(tmp_path), str(tmp_path / 'work'))
+    assert full.default_hooks.checkpoint.interval == 300
+    assert 'UncertaintyCalibratedEntropyLoss' in [
+        loss['type'] for loss in full.model.pixel_losses
+    ]
+    with pytest.raises(SystemExit):
+        bench.parse_args(['--suite', 'smoke5k', '--save-interval', '0'])

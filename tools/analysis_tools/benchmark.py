@@ -1248,7 +1248,7 @@ def smoke5k_config(key: str, args: argparse.Namespace, data_root: str,
     cfg.default_hooks.checkpoint = dict(
         type='CheckpointHook',
         by_epoch=False,
-        interval=args.iters,
+        interval=min(args.iters, args.save_interval or args.iters),
         max_keep_ckpts=1)
     cfg.randomness = dict(seed=args.seed)
     cfg.work_dir = work_dir
@@ -1348,10 +1348,19 @@ def smoke5k_train_and_test(key: str, args: argparse.Namespace, data_root: str,
     if not reuse:
         _log(f'smoke5k: training {key} ({args.iters} iterations), log '
              f'{work}/train.log')
-        train_s = _run_logged([
+        cmd = [
             sys.executable,
             osp.join(REPO, 'tools', 'train.py'), cfg_path, '--work-dir', work
-        ], osp.join(work, 'train.log'))
+        ]
+        log_name = 'train.log'
+        if args.resume and osp.isfile(osp.join(work, 'last_checkpoint')):
+            # mmengine resumes from the checkpoint named in last_checkpoint
+            _log(f'smoke5k: {key}: resuming from the last checkpoint')
+            cmd.append('--resume')
+            log_name = f'train_resumed_{int(time.time())}.log'
+        train_s = _run_logged(cmd, osp.join(work, log_name))
+        if '--resume' in cmd:
+            train_s = None  # only the resumed part was timed
     if not osp.isfile(ckpt):
         raise FileNotFoundError(f'{ckpt}: training wrote no checkpoint')
     _log(f'smoke5k: testing {key}, log {work}/test.log')
@@ -1591,6 +1600,16 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     smoke.add_argument(
         '--smoke5k-work-dir', default='work_dirs/benchmark_smoke5k')
     smoke.add_argument(
+        '--save-interval',
+        type=int,
+        default=None,
+        help='also checkpoint every N iterations (the newest is kept), so '
+        'that a long run can be continued with --resume')
+    smoke.add_argument(
+        '--resume',
+        action='store_true',
+        help='continue an interrupted training from its last checkpoint')
+    smoke.add_argument(
         '--skip-existing',
         action='store_true',
         help='re-use a final checkpoint already in the work dir')
@@ -1603,6 +1622,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
             parser.error(f'--{name.replace("_", "-")} must be >= 1')
     if args.warmup < 0:
         parser.error('--warmup must be >= 0')
+    if args.save_interval is not None and args.save_interval < 1:
+        parser.error('--save-interval must be >= 1')
     if args.size is not None and args.size < 32:
         parser.error('--size must be >= 32')
     if args.checkpoint and not osp.isfile(args.checkpoint):
