@@ -91,6 +91,10 @@ def main() -> None:
                                 osp.splitext(osp.basename(args.config))[0])
 
     cfg.load_from = args.checkpoint
+    # A config dumped by a resumed training run carries resume=True; with
+    # it mmengine would try to restore a training state that testing does
+    # not build. Testing only loads the weights.
+    cfg.resume = False
 
     # Testing builds no training loop. Otherwise hooks that read
     # `runner.iter` (MMSeg's visualization hook does, for --show-dir) make

@@ -91,9 +91,13 @@ def test_train_interrupt_resume_and_test(tmp_path, tiny_synthetic):
     assert (work / 'last_checkpoint').read_text().strip().endswith(
         f'iter_{MAX_ITERS}.pth')
 
+    # Test with the config the resumed run dumped into its work dir, as
+    # users do; it carries resume=True, which testing must not act on.
+    dumped = work / CONFIG.name
+    assert 'resume = True' in dumped.read_text()
     out = tmp_path / 'pred'
     run3 = subprocess.run(
-        [sys.executable, str(REPO / 'tools/test.py'), str(CONFIG),
+        [sys.executable, str(REPO / 'tools/test.py'), str(dumped),
          str(final), '--work-dir', str(tmp_path / 'test'), '--out',
          str(out), '--show-dir', str(tmp_path / 'vis'), '--cfg-options',
          *_tiny_options(tiny_synthetic)],
