@@ -33,6 +33,10 @@ Examples::
 
     python tools/analysis_tools/benchmark.py --suite all
     python tools/analysis_tools/benchmark.py --suite smoke5k
+    # a long smoke5k run in several sittings: checkpoint every 500
+    # iterations, and run the same command again to continue
+    python tools/analysis_tools/benchmark.py --suite smoke5k --iters 10000 \\
+        --save-interval 500 --resume --smoke5k-models transbvm_mit-b0
     python tools/analysis_tools/benchmark.py --suite uncertainty \\
         --checkpoint work_dirs/benchmark_smoke5k/transbvm_mit-b0/iter_300.pth
     # a smoke test at tiny settings
