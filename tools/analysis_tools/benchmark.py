@@ -1357,13 +1357,15 @@ def smoke5k_train_and_test(key: str, args: argparse.Namespace, data_root: str,
             osp.join(REPO, 'tools', 'train.py'), cfg_path, '--work-dir', work
         ]
         log_name = 'train.log'
-        if args.resume and osp.isfile(osp.join(work, 'last_checkpoint')):
+        resumed = args.resume and osp.isfile(
+            osp.join(work, 'last_checkpoint'))
+        if resumed:
             # mmengine resumes from the checkpoint named in last_checkpoint
             _log(f'smoke5k: {key}: resuming from the last checkpoint')
             cmd.append('--resume')
             log_name = f'train_resumed_{int(time.time())}.log'
         train_s = _run_logged(cmd, osp.join(work, log_name))
-        if '--resume' in cmd:
+        if resumed:
             train_s = None  # only the resumed part was timed
     if not osp.isfile(ckpt):
         raise FileNotFoundError(f'{ckpt}: training wrote no checkpoint')

@@ -19,22 +19,29 @@ STRICT_LOADERS = {
     'LoadAnnotations': 'LoadSmokeAnnotations',
 }
 
-# Arguments of the stock loaders and what becomes of them. ``keep``: passed on
-# unchanged; ``drop``: accepted if the value is one of the listed ones (they
-# describe what the validating loader does anyway).
-_IMAGE_KEEP = ('to_float32', 'backend_args')
-_IMAGE_ACCEPT = {
-    # the validating loader decodes with OpenCV and applies no EXIF rotation
-    'color_type': ('color', 'color_ignore_orientation'),
-    'imdecode_backend': ('cv2', ),
-    'ignore_empty': (False, ),
-    'file_client_args': (None, ),
-}
-_ANN_KEEP = ('backend_args', )
-_ANN_ACCEPT = {
-    'reduce_zero_label': (None, False),
-    # the validating loader decodes masks with Pillow (palette indices kept)
-    'imdecode_backend': ('pillow', 'cv2'),
+# What becomes of each stock loader's arguments: ``keep`` ones are passed on
+# unchanged; ``accept`` ones are dropped when their value is one of those
+# listed (they describe what the validating loader does anyway); anything
+# else is refused.
+_ARGUMENTS = {
+    'LoadImageFromFile':
+    dict(
+        keep=('to_float32', 'backend_args'),
+        accept={
+            # decoded with OpenCV, no EXIF rotation
+            'color_type': ('color', 'color_ignore_orientation'),
+            'imdecode_backend': ('cv2', ),
+            'ignore_empty': (False, ),
+            'file_client_args': (None, ),
+        }),
+    'LoadAnnotations':
+    dict(
+        keep=('backend_args', ),
+        accept={
+            'reduce_zero_label': (None, False),
+            # masks are decoded with Pillow (palette indices kept)
+            'imdecode_backend': ('pillow', 'cv2'),
+        }),
 }
 
 
@@ -45,9 +52,10 @@ def _type_name(transform_type: Any) -> str:
     return getattr(transform_type, '__name__', str(transform_type))
 
 
-def _translate(cfg: dict, new_type: str, keep: Sequence[str],
-               accept: dict, owner: str) -> dict:
+def _translate(cfg: dict, owner: str) -> dict:
     old = _type_name(cfg['type'])
+    new_type = STRICT_LOADERS[old]
+    keep, accept = _ARGUMENTS[old]['keep'], _ARGUMENTS[old]['accept']
     out = dict(type=new_type)
     for key, value in cfg.items():
         if key == 'type':
@@ -91,13 +99,8 @@ def strict_loader_pipeline(pipeline: Sequence[Any],
     out, replaced = [], []
     for cfg in pipeline:
         name = _type_name(cfg.get('type')) if isinstance(cfg, dict) else None
-        if name == 'LoadImageFromFile':
-            cfg = _translate(cfg, STRICT_LOADERS[name], _IMAGE_KEEP,
-                             _IMAGE_ACCEPT, owner)
-            replaced.append(name)
-        elif name == 'LoadAnnotations':
-            cfg = _translate(cfg, STRICT_LOADERS[name], _ANN_KEEP,
-                             _ANN_ACCEPT, owner)
+        if name in STRICT_LOADERS:
+            cfg = _translate(cfg, owner)
             replaced.append(name)
         out.append(cfg)
     return out, replaced
