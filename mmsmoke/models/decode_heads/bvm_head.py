@@ -9,6 +9,7 @@ from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.models.utils import resize
 from mmseg.registry import MODELS
 from mmseg.utils import ConfigType, SampleList
+from ..utils.accuracy import fix_binary_acc_seg
 from ..utils.bvm_blocks import (RCAB, DenseASPP, LatentEncoder,
                                 gaussian_kl_to_standard_normal)
 
@@ -234,7 +235,9 @@ class BVMHead(BaseDecodeHead):
         """
         mu, logvar = self.infer_latent(image)
         seg_logits = self.decode(inputs, self.reparameterize(mu, logvar))
-        losses = self.loss_by_feat(seg_logits, batch_data_samples)
+        losses = fix_binary_acc_seg(
+            self.loss_by_feat(seg_logits, batch_data_samples), self,
+            seg_logits, batch_data_samples)
         losses['loss_kl'] = self.loss_kl(mu, logvar)
         return losses
 

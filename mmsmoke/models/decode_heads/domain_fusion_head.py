@@ -5,11 +5,12 @@ import torch
 import torch.nn.functional as F
 from mmcv.cnn import ConvModule
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
-from mmseg.models.losses import accuracy
 from mmseg.models.utils import resize
 from mmseg.registry import MODELS
 from mmseg.utils import ConfigType, SampleList
 from torch import Tensor, nn
+
+from ..utils.accuracy import seg_accuracy
 
 
 class _ForegroundEncoder(nn.Module):
@@ -333,13 +334,13 @@ class DomainFusionHead(BaseDecodeHead):
                     weight=seg_weight if suffix is None else None,
                     ignore_index=self.ignore_index)
                 loss[name] = loss[name] + value if name in loss else value
-        if self.out_channels > 1:
-            loss['acc_seg'] = accuracy(
-                resize(
-                    seg_logits,
-                    size,
-                    mode='bilinear',
-                    align_corners=self.align_corners),
-                seg_label,
-                ignore_index=self.ignore_index)
+        loss['acc_seg'] = seg_accuracy(
+            resize(
+                seg_logits,
+                size,
+                mode='bilinear',
+                align_corners=self.align_corners),
+            seg_label,
+            threshold=self.threshold if self.out_channels == 1 else 0.5,
+            ignore_index=self.ignore_index)
         return loss

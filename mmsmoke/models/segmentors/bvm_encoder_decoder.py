@@ -11,6 +11,7 @@ from mmseg.models.utils import resize
 from mmseg.registry import MODELS
 from mmseg.utils import (ConfigType, OptConfigType, OptMultiConfig,
                          OptSampleList, SampleList, add_prefix)
+from ..utils.accuracy import fix_binary_acc_seg
 from ..utils.uncertainty_net import mc_uncertainty
 from .transmission_encoder_decoder import TransmissionEncoderDecoder
 
@@ -264,7 +265,9 @@ class BVMEncoderDecoder(TransmissionEncoderDecoder):
         feats = self.extract_feat(inputs)
         latent = head.infer_latent(inputs) if self.has_latent else None
         seg_logits = self._sample_logits(feats, latent)
-        head_losses = head.loss_by_feat(seg_logits, data_samples)
+        head_losses = fix_binary_acc_seg(
+            head.loss_by_feat(seg_logits, data_samples), head, seg_logits,
+            data_samples)
         if latent is not None:
             head_losses['loss_kl'] = head.loss_kl(*latent)
 

@@ -11,6 +11,7 @@ from mmseg.models.utils import resize
 from mmseg.registry import MODELS
 from mmseg.utils import (ConfigType, OptConfigType, OptMultiConfig, SampleList,
                          add_prefix)
+from ..utils.accuracy import auxiliary_head_losses, fix_binary_acc_seg
 from ..utils.transmission import transmission_from_inputs
 
 #: Keyword arguments a pixel loss may declare in its ``forward`` to receive
@@ -200,7 +201,9 @@ class TransmissionEncoderDecoder(EncoderDecoder):
             dict[str, Tensor]: Loss items.
         """
         seg_logits = self.decode_head.forward(inputs)
-        losses = self.decode_head.loss_by_feat(seg_logits, data_samples)
+        losses = fix_binary_acc_seg(
+            self.decode_head.loss_by_feat(seg_logits, data_samples),
+            self.decode_head, seg_logits, data_samples)
         if len(self.pixel_losses) > 0:
             if images is None:
                 raise ValueError('pixel_losses need the input images: call '
@@ -210,6 +213,19 @@ class TransmissionEncoderDecoder(EncoderDecoder):
                 losses[name] = losses[name] + value if name in losses \
                     else value
         return add_prefix(losses, 'decode')
+
+    def _auxiliary_head_forward_train(self, inputs: List[Tensor],
+                                      data_samples: SampleList) -> dict:
+        """Auxiliary-head losses, ``acc_seg`` thresholded for one channel.
+
+        Args:
+            inputs (list[Tensor]): Features the auxiliary heads take.
+            data_samples (list[SegDataSample]): Samples with ``gt_sem_seg``.
+
+        Returns:
+            dict[str, Tensor]: Loss items prefixed ``aux``/``aux_{idx}``.
+        """
+        return auxiliary_head_losses(self.auxiliary_head, inputs, data_samples)
 
     def loss(self, inputs: Tensor, data_samples: SampleList) -> dict:
         """Losses of the decode head, the pixel losses and auxiliary heads.

@@ -1,3 +1,5 @@
+from .accuracy import (auxiliary_head_losses, fix_binary_acc_seg,
+                       head_accuracy, seg_accuracy)
 from .bvm_blocks import (RCAB, DenseASPP, LatentEncoder,
                          gaussian_kl_to_standard_normal)
 from .image_ops import denormalize_inputs
@@ -7,8 +9,9 @@ from .uncertainty_net import (UncertaintyEstimationNet, binary_entropy,
                               mc_uncertainty)
 
 __all__ = [
-    'denormalize_inputs', 'dark_channel', 'atmospheric_light',
-    'estimate_transmission', 'transmission_from_inputs',
+    'seg_accuracy', 'head_accuracy', 'fix_binary_acc_seg',
+    'auxiliary_head_losses', 'denormalize_inputs', 'dark_channel',
+    'atmospheric_light', 'estimate_transmission', 'transmission_from_inputs',
     'UncertaintyEstimationNet', 'binary_entropy', 'mc_uncertainty',
     'LatentEncoder', 'RCAB', 'DenseASPP', 'gaussian_kl_to_standard_normal'
 ]

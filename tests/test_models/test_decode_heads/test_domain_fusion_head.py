@@ -79,7 +79,7 @@ def test_loss_has_six_weighted_terms():
     losses = head.loss(inputs, samples, dict())
     assert set(losses) == {
         'loss_ce', 'loss_ce_focus', 'loss_ce_side0', 'loss_ce_side1',
-        'loss_ce_side2', 'loss_ce_side3'
+        'loss_ce_side2', 'loss_ce_side3', 'acc_seg'
     }
     label = torch.stack([s.gt_sem_seg.data for s in samples])[:, 0]
     valid = (label != 255).float()
@@ -101,6 +101,11 @@ def test_loss_has_six_weighted_terms():
         0.1 * bce(inputs[4]).item(), rel=1e-4)
     assert losses['loss_ce_side3'].item() == pytest.approx(
         0.1 * bce(inputs[8]).item(), rel=1e-4)
+    # acc_seg thresholds the one channel at the head's 0.4
+    prob = F.interpolate(final, size=(64, 64), mode='bilinear')[:, 0]
+    pred = (prob.sigmoid() > 0.4).long()
+    acc = ((pred == label) & (label != 255)).sum() / (label != 255).sum()
+    assert losses['acc_seg'].item() == pytest.approx(100 * acc.item())
 
 
 def test_custom_weights_and_no_unused_parameters():
@@ -155,7 +160,7 @@ def test_without_neck_and_separation_in_stock_encoder_decoder():
     assert model.decode_head.fg_encoder is None
     inputs = torch.randn(2, 3, 64, 64)
     losses = model.loss(inputs, _samples(2, (64, 64)))
-    assert set(losses) == {'decode.loss_ce'}
+    assert set(losses) == {'decode.loss_ce', 'decode.acc_seg'}
     losses['decode.loss_ce'].backward()
     assert all(p.grad is not None for p in model.parameters()
                if p.requires_grad)
@@ -185,8 +190,8 @@ def test_with_focus_neck_in_stock_encoder_decoder():
             train_cfg=dict(),
             test_cfg=dict(mode='whole')))
     losses = model.loss(torch.randn(2, 3, 64, 64), _samples(2, (64, 64)))
-    assert len(losses) == 6
-    sum(losses.values()).backward()
+    assert len(losses) == 7 and 'decode.acc_seg' in losses  # 6 loss terms
+    sum(v for k, v in losses.items() if 'loss' in k).backward()
     assert all(p.grad is not None for p in model.parameters()
                if p.requires_grad)
 

@@ -176,6 +176,19 @@ def test_loss_items_and_no_unused_parameters():
     assert unused == []
 
 
+# MMSeg's stock accuracy would give the background share, 75, in both
+@pytest.mark.parametrize('head', [None, _fcn_head()])
+def test_acc_seg_thresholds_the_one_channel(head):
+    """A quarter of each label is smoke; the padding is ignored."""
+    cfg = _bvm_cfg() if head is None else _bvm_cfg(decode_head=head)
+    model = MODELS.build(cfg).train()
+    with torch.no_grad():
+        model.decode_head.conv_seg.weight.zero_()
+        model.decode_head.conv_seg.bias.fill_(20.0)  # smoke everywhere
+    losses = _loss(model, _data())
+    assert losses['decode.acc_seg'].item() == pytest.approx(25.0)
+
+
 def test_uncertainty_loss_trains_only_the_uncertainty_net():
     torch.manual_seed(1)
     model = MODELS.build(_bvm_cfg()).train()
