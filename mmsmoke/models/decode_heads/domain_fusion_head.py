@@ -10,7 +10,7 @@ from mmseg.registry import MODELS
 from mmseg.utils import ConfigType, SampleList
 from torch import Tensor, nn
 
-from ..utils.accuracy import seg_accuracy
+from ..utils.one_channel import seg_accuracy
 
 
 class _ForegroundEncoder(nn.Module):

@@ -1,4 +1,5 @@
 from .alpha_prior_loss import AlphaPriorLoss
+from .binary_dice_loss import BinaryDiceLoss
 from .image_formation_loss import ImageFormationLoss
 from .inpainting_loss import InpaintingLoss
 from .structure_loss import StructureLoss
@@ -7,7 +8,7 @@ from .uncertainty_calibrated_entropy_loss import \
     UncertaintyCalibratedEntropyLoss
 
 __all__ = [
-    'AlphaPriorLoss', 'ImageFormationLoss', 'InpaintingLoss',
+    'AlphaPriorLoss', 'BinaryDiceLoss', 'ImageFormationLoss', 'InpaintingLoss',
     'StructureLoss', 'TransmissionCoherenceLoss',
     'UncertaintyCalibratedEntropyLoss'
 ]

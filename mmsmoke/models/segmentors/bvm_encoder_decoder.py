@@ -11,7 +11,7 @@ from mmseg.models.utils import resize
 from mmseg.registry import MODELS
 from mmseg.utils import (ConfigType, OptConfigType, OptMultiConfig,
                          OptSampleList, SampleList, add_prefix)
-from ..utils.accuracy import fix_binary_acc_seg
+from ..utils.one_channel import fix_binary_acc_seg
 from ..utils.uncertainty_net import mc_uncertainty
 from .transmission_encoder_decoder import TransmissionEncoderDecoder
 

@@ -11,7 +11,8 @@ from mmseg.utils import (ConfigType, OptConfigType, OptMultiConfig,
 from torch import Tensor
 
 from ..separation import SeparationModule  # noqa: F401
-from ..utils.accuracy import auxiliary_head_losses
+from ..utils.one_channel import (auxiliary_head_losses,
+                                 check_one_channel_losses)
 from ..utils.fosp_ops import restore_to_original
 from ..utils.image_ops import denormalize_inputs
 
@@ -99,6 +100,7 @@ class FoSpEncoderDecoder(EncoderDecoder):
             data_preprocessor=data_preprocessor,
             pretrained=pretrained,
             init_cfg=init_cfg)
+        check_one_channel_losses(self)
         if focus_index is None and self.with_neck:
             focus_index = getattr(self.neck, 'focus_index', None)
         self.focus_index = focus_index

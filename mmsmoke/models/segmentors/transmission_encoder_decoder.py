@@ -11,7 +11,8 @@ from mmseg.models.utils import resize
 from mmseg.registry import MODELS
 from mmseg.utils import (ConfigType, OptConfigType, OptMultiConfig, SampleList,
                          add_prefix)
-from ..utils.accuracy import auxiliary_head_losses, fix_binary_acc_seg
+from ..utils.one_channel import (auxiliary_head_losses,
+                                 check_one_channel_losses, fix_binary_acc_seg)
 from ..utils.transmission import transmission_from_inputs
 
 #: Keyword arguments a pixel loss may declare in its ``forward`` to receive
@@ -83,6 +84,7 @@ class TransmissionEncoderDecoder(EncoderDecoder):
             data_preprocessor=data_preprocessor,
             pretrained=pretrained,
             init_cfg=init_cfg)
+        check_one_channel_losses(self)
         self.transmission_cfg = dict(
             kernel_size=15, omega=0.95, top_ratio=0.001)
         self.transmission_cfg.update(transmission_cfg or {})

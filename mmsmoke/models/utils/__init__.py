@@ -1,5 +1,5 @@
-from .accuracy import (auxiliary_head_losses, fix_binary_acc_seg,
-                       head_accuracy, seg_accuracy)
+from .one_channel import (auxiliary_head_losses, check_one_channel_losses,
+                          fix_binary_acc_seg, head_accuracy, seg_accuracy)
 from .bvm_blocks import (RCAB, DenseASPP, LatentEncoder,
                          gaussian_kl_to_standard_normal)
 from .image_ops import denormalize_inputs

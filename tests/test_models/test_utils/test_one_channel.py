@@ -7,9 +7,9 @@ from mmseg.structures import SegDataSample
 from mmseg.utils import register_all_modules
 
 import mmsmoke.models.segmentors.transmission_encoder_decoder  # noqa: F401
-from mmsmoke.models.utils.accuracy import (auxiliary_head_losses,
-                                           fix_binary_acc_seg, head_accuracy,
-                                           seg_accuracy)
+from mmsmoke.models.utils.one_channel import (auxiliary_head_losses,
+                                              fix_binary_acc_seg,
+                                              head_accuracy, seg_accuracy)
 
 register_all_modules(init_default_scope=True)
 
@@ -161,3 +161,65 @@ def test_segmentor_logs_decode_and_aux_accuracy():
     losses = model.loss(data['inputs'], data['data_samples'])
     assert losses['decode.acc_seg'].item() == pytest.approx(25.0)
     assert losses['aux.acc_seg'].item() == pytest.approx(75.0)
+
+
+def _segmentor(kind, decode_loss, aux_loss=None, out_channels=1):
+    norm = dict(type='BN', requires_grad=True)
+    head = dict(
+        type='FCNHead',
+        in_channels=64,
+        in_index=3,
+        channels=8,
+        num_convs=1,
+        concat_input=False,
+        num_classes=2,
+        out_channels=out_channels,
+        threshold=0.5 if out_channels == 1 else None,
+        norm_cfg=norm,
+        loss_decode=decode_loss)
+    cfg = dict(
+        type=kind,
+        data_preprocessor=dict(type='SegDataPreProcessor', size=(64, 64)),
+        backbone=dict(
+            type='ResNetV1c',
+            depth=18,
+            stem_channels=8,
+            base_channels=8,
+            out_indices=(0, 1, 2, 3),
+            norm_cfg=norm),
+        decode_head=head)
+    if aux_loss is not None:
+        cfg['auxiliary_head'] = [
+            dict(head, loss_decode=dict(type='BinaryDiceLoss')),
+            dict(head, in_channels=32, in_index=2, loss_decode=aux_loss)
+        ]
+    return MODELS.build(cfg)
+
+
+@pytest.mark.parametrize('kind',
+                         ['TransmissionEncoderDecoder', 'FoSpEncoderDecoder'])
+def test_segmentors_refuse_mmseg_dice_on_one_channel(kind):
+    import mmsmoke.models  # noqa: F401  (registers every segmentor)
+    ce = dict(type='CrossEntropyLoss', use_sigmoid=True)
+    dice = dict(type='DiceLoss', use_sigmoid=True)
+    with pytest.raises(ValueError, match='decode_head: MMSeg.s DiceLoss'):
+        _segmentor(kind, [ce, dice])
+    with pytest.raises(ValueError, match=r'auxiliary_head \(aux_1\)'):
+        _segmentor(kind, ce, aux_loss=dice)
+    model = _segmentor(kind, [ce, dict(type='BinaryDiceLoss')], aux_loss=ce)
+    assert model.with_auxiliary_head
+    feats = [
+        torch.rand(2, c, 64 // s, 64 // s)
+        for c, s in ((8, 4), (16, 8), (32, 16), (64, 32))
+    ]
+    label = torch.zeros(64, 64, dtype=torch.long)
+    label[:16] = 1
+    losses = model.decode_head.loss(feats, _samples([label, label]), dict())
+    assert set(losses) == {'loss_ce', 'loss_dice', 'acc_seg'}
+    losses['loss_dice'].backward()
+    assert model.decode_head.conv_seg.weight.grad.abs().sum() > 0
+    # softmax heads may keep MMSeg's DiceLoss
+    _segmentor(
+        kind, [dict(type='CrossEntropyLoss'),
+               dict(type='DiceLoss')],
+        out_channels=2)
