@@ -27,10 +27,10 @@ default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=4000),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='SegVisualizationHook'))
-# NOTE: MMSeg's SegTTAModel applies a second sigmoid to single-channel
-# (out_channels=1) probabilities, so --tta is not supported for the binary
-# configs of this package.
-tta_model = dict(type='SegTTAModel')
+# `tools/test.py --tta`: the dataset configs define `tta_pipeline`;
+# SmokeTTAModel averages the views' probabilities and maps (MMSeg's
+# SegTTAModel applies a second sigmoid to one-channel probabilities).
+tta_model = dict(type='SmokeTTAModel')
 # Saves torch's random state in checkpoints so that `--resume` continues
 # exactly where the run stopped (mmengine re-seeds instead); see
 # docs/reliability.md.

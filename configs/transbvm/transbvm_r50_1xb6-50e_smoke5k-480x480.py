@@ -34,6 +34,26 @@ test_pipeline = [
     dict(type='LoadAnnotations'),
     dict(type='PackSegInputs', meta_keys=meta_keys)
 ]
+# `tools/test.py --tta` at this config's test size (ratio 1 = test_pipeline)
+tta_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(
+        type='TestTimeAug',
+        transforms=[
+            [
+                dict(
+                    type='Resize',
+                    scale=(int(crop_size[0] * r), int(crop_size[1] * r)),
+                    keep_ratio=False) for r in [0.75, 1.0, 1.25]
+            ],
+            [
+                dict(type='RandomFlip', prob=0., direction='horizontal'),
+                dict(type='RandomFlip', prob=1., direction='horizontal')
+            ],
+            [dict(type='LoadAnnotations')],
+            [dict(type='PackSegInputs', meta_keys=meta_keys)],
+        ])
+]
 train_dataloader = dict(batch_size=6, dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader

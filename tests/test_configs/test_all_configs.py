@@ -50,6 +50,24 @@ def test_config_builds_with_explicit_threshold(path):
         assert prob == pytest.approx(0.05, abs=1e-3), path.name
 
 
+@pytest.mark.parametrize('path', CONFIGS, ids=lambda p: p.stem)
+def test_tta_pipeline_matches_the_test_pipeline(path):
+    """--tta works and its ratio-1 view is the plain test view."""
+    cfg = Config.fromfile(str(path))
+    assert cfg.tta_model.type == 'SmokeTTAModel'
+    test_pipeline = cfg.test_dataloader.dataset.pipeline
+    resize = [t for t in test_pipeline if t['type'] == 'Resize']
+    assert len(resize) == 1, path.name
+    tta = cfg.tta_pipeline
+    assert tta[0]['type'] == 'LoadImageFromFile'
+    stages = tta[1]['transforms']
+    assert tta[1]['type'] == 'TestTimeAug'
+    assert resize[0] in stages[0], f'{path.name}: no view at the test size'
+    assert [dict(type='LoadAnnotations')] in stages
+    assert stages[-1][0]['type'] == 'PackSegInputs'
+    assert stages[-1][0]['meta_keys'] == test_pipeline[-1]['meta_keys']
+
+
 def test_configs_inherit_through_the_installed_package(tmp_path,
                                                        tiny_synthetic):
     """`mmsmoke::` base configs resolve from the installed package."""

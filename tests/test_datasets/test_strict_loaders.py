@@ -43,16 +43,23 @@ def _build(root: Path, **kwargs):
 
 def test_translation_keeps_arguments_and_other_transforms():
     pipeline, replaced = strict_loader_pipeline([
-        dict(type='LoadImageFromFile', to_float32=True, color_type='color',
-             backend_args=dict(backend='local')),
+        dict(
+            type='LoadImageFromFile',
+            to_float32=True,
+            color_type='color',
+            backend_args=dict(backend='local')),
         dict(type='Resize', scale=(8, 8)),
-        dict(type='mmseg.LoadAnnotations', reduce_zero_label=False,
-             imdecode_backend='pillow'),
+        dict(
+            type='mmseg.LoadAnnotations',
+            reduce_zero_label=False,
+            imdecode_backend='pillow'),
     ], 'X')
     assert replaced == ['LoadImageFromFile', 'LoadAnnotations']
     assert pipeline == [
-        dict(type='LoadSmokeImageFromFile', to_float32=True,
-             backend_args=dict(backend='local')),
+        dict(
+            type='LoadSmokeImageFromFile',
+            to_float32=True,
+            backend_args=dict(backend='local')),
         dict(type='Resize', scale=(8, 8)),
         dict(type='LoadSmokeAnnotations'),
     ]
@@ -65,11 +72,11 @@ def test_translation_keeps_arguments_and_other_transforms():
 
 
 @pytest.mark.parametrize('cfg, match', [
-    (dict(type='LoadAnnotations', reduce_zero_label=True),
-     'reduce_zero_label=True'),
+    (dict(type='LoadAnnotations',
+          reduce_zero_label=True), 'reduce_zero_label=True'),
     (dict(type='LoadImageFromFile', ignore_empty=True), 'ignore_empty=True'),
-    (dict(type='LoadImageFromFile', color_type='grayscale'),
-     "color_type='grayscale'"),
+    (dict(type='LoadImageFromFile',
+          color_type='grayscale'), "color_type='grayscale'"),
     (dict(type='LoadAnnotations', with_bbox=True), 'with_bbox=True'),
 ])
 def test_arguments_without_equivalent_are_refused(cfg, match):
@@ -85,9 +92,8 @@ def test_dataset_with_stock_loaders_maps_0_255_masks(tmp_path):
     assert int(labels.sum()) == 12
     # Without strict loading the stock loader keeps 255: the ignore index.
     stock = _build(root, strict_loading=False)[0]
-    assert set(stock['data_samples'].gt_sem_seg.data.unique().tolist()) == {
-        0, 255
-    }
+    assert set(
+        stock['data_samples'].gt_sem_seg.data.unique().tolist()) == {0, 255}
 
 
 def test_dataset_with_stock_loaders_names_broken_files(tmp_path):
@@ -101,3 +107,49 @@ def test_dataset_with_stock_loaders_names_broken_files(tmp_path):
     (root2 / 'test' / 'gt' / 'a.png').write_bytes(b'not a png')
     with pytest.raises(ValueError, match=r'a\.png: cannot decode mask'):
         _build(root2)[0]
+
+
+TTA = [
+    dict(type='LoadImageFromFile'),
+    dict(
+        type='TestTimeAug',
+        transforms=[[
+            dict(type='Resize', scale_factor=r, keep_ratio=True)
+            for r in (0.5, 1.0)
+        ],
+                    [
+                        dict(
+                            type='RandomFlip', prob=p, direction='horizontal')
+                        for p in (0.0, 1.0)
+                    ], [dict(type='LoadAnnotations')],
+                    [dict(type='PackSegInputs')]])
+]
+
+
+def test_loaders_inside_test_time_aug_are_replaced(tmp_path):
+    pipeline, replaced = strict_loader_pipeline(TTA, 'X')
+    assert replaced == ['LoadImageFromFile', 'LoadAnnotations']
+    assert pipeline[0] == dict(type='LoadSmokeImageFromFile')
+    assert pipeline[1]['transforms'][2] == [dict(type='LoadSmokeAnnotations')]
+    assert pipeline[1]['transforms'][:2] == TTA[1]['transforms'][:2]
+    # refusals reach nested loaders too
+    bad = [
+        dict(
+            type='RandomApply',
+            transforms=[dict(type='LoadAnnotations', reduce_zero_label=True)])
+    ]
+    with pytest.raises(ValueError, match='X: .*reduce_zero_label=True'):
+        strict_loader_pipeline(bad, 'X')
+    # the dataset gives four views of {0, 1} masks
+    root = _smoke5k(tmp_path / 'smoke5k')
+    views = DATASETS.build(
+        dict(
+            type='SMOKE5KDataset',
+            data_root=str(root),
+            data_prefix=dict(img_path='test/img', seg_map_path='test/gt'),
+            pipeline=TTA))[0]
+    assert len(views['inputs']) == 4
+    for sample in views['data_samples']:
+        labels = sample.gt_sem_seg.data
+        assert set(labels.unique().tolist()) == {0, 1}
+        assert int(labels.sum()) == 12  # at the original size

@@ -114,3 +114,21 @@ def test_train_interrupt_resume_and_test(tmp_path, tiny_synthetic):
     stems = sorted(p.stem for p in (tiny_synthetic / 'test/img').iterdir())
     assert sorted(p.stem for p in (out / 'pred_masks').iterdir()) == stems
     assert len(list((tmp_path / 'vis').rglob('*.png'))) == len(stems)
+
+    # --tta: three scales x two flips per image, merged by SmokeTTAModel
+    tta_out = tmp_path / 'pred_tta'
+    run4 = subprocess.run(
+        [sys.executable, str(REPO / 'tools/test.py'), str(CONFIG),
+         str(final), '--tta', '--work-dir', str(tmp_path / 'test_tta'),
+         '--out', str(tta_out), '--cfg-options',
+         *_tiny_options(tiny_synthetic)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env=_env(), cwd=REPO)
+    assert run4.returncode == 0, run4.stdout[-4000:]
+    tta_files = sorted((tmp_path / 'test_tta').glob('*/*.json'))
+    assert tta_files, run4.stdout[-2000:]
+    tta_metrics = json.loads(tta_files[-1].read_text())
+    assert 0.0 <= tta_metrics['Fbeta_max'] <= 1.0
+    assert 0.0 <= tta_metrics['ECE'] <= 1.0
+    assert sorted(p.stem
+                  for p in (tta_out / 'pred_masks').iterdir()) == stems

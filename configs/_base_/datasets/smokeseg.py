@@ -27,11 +27,35 @@ train_pipeline = [
 # Stock loader names, which MMSegInferencer and mmseg.apis.inference_model
 # look for; the smoke dataset runs them as LoadSmokeImageFromFile and
 # LoadSmokeAnnotations (strict_loading, see docs/datasets.md).
+test_scale = (512, 512)
 test_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=(512, 512), keep_ratio=True),
+    dict(type='Resize', scale=test_scale, keep_ratio=True),
     dict(type='LoadAnnotations'),
     dict(type='PackSegInputs', meta_keys=meta_keys)
+]
+# `tools/test.py --tta`: the test scale times 0.75, 1 and 1.25 (ratio 1 is
+# the test pipeline's resize) and horizontal flips, merged by SmokeTTAModel
+# (default_runtime.py).
+img_ratios = [0.75, 1.0, 1.25]
+tta_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(
+        type='TestTimeAug',
+        transforms=[
+            [
+                dict(
+                    type='Resize',
+                    scale=(int(test_scale[0] * r), int(test_scale[1] * r)),
+                    keep_ratio=True) for r in img_ratios
+            ],
+            [
+                dict(type='RandomFlip', prob=0., direction='horizontal'),
+                dict(type='RandomFlip', prob=1., direction='horizontal')
+            ],
+            [dict(type='LoadAnnotations')],
+            [dict(type='PackSegInputs', meta_keys=meta_keys)],
+        ])
 ]
 train_dataloader = dict(
     batch_size=2,

@@ -81,7 +81,9 @@ def strict_loader_pipeline(pipeline: Sequence[Any],
     Transforms given as config dicts with ``type`` ``LoadImageFromFile`` or
     ``LoadAnnotations`` (also as ``mmcv.``/``mmseg.`` scoped names or as the
     classes themselves) become :class:`LoadSmokeImageFromFile` and
-    :class:`LoadSmokeAnnotations`. Other entries, including already-built
+    :class:`LoadSmokeAnnotations`, also inside the ``transforms`` of
+    wrappers such as ``TestTimeAug`` (the ``tta_pipeline`` of
+    ``tools/test.py --tta``). Other entries, including already-built
     transform objects, are kept as they are.
 
     Args:
@@ -96,11 +98,28 @@ def strict_loader_pipeline(pipeline: Sequence[Any],
             (for example ``reduce_zero_label=True`` or ``ignore_empty=True``,
             which would drop broken images silently).
     """
-    out, replaced = [], []
+    replaced: List[str] = []
+    return _replace_loaders(pipeline, owner, replaced), replaced
+
+
+def _replace_loaders(pipeline: Sequence[Any], owner: str,
+                     replaced: List[str]) -> List[Any]:
+    """:func:`strict_loader_pipeline` of one (possibly nested) list."""
+    out = []
     for cfg in pipeline:
+        if isinstance(cfg, (list, tuple)):  # e.g. one TestTimeAug stage
+            out.append(_replace_loaders(cfg, owner, replaced))
+            continue
         name = _type_name(cfg.get('type')) if isinstance(cfg, dict) else None
         if name in STRICT_LOADERS:
             cfg = _translate(cfg, owner)
             replaced.append(name)
+        elif isinstance(cfg, dict) and isinstance(
+                cfg.get('transforms'), (list, tuple)):
+            # wrappers: TestTimeAug, RandomChoice, RandomApply, Compose
+            cfg = dict(
+                cfg,
+                transforms=_replace_loaders(cfg['transforms'], owner,
+                                            replaced))
         out.append(cfg)
-    return out, replaced
+    return out
