@@ -109,9 +109,17 @@ def main() -> None:
         trigger_visualization_hook(cfg, args)
 
     if args.tta:
+        if cfg.get('tta_pipeline') is None:
+            raise SystemExit(
+                f'--tta: {args.config} defines no `tta_pipeline` (the views '
+                'to merge); the dataset configs in configs/_base_/datasets/ '
+                'define one: add one like it to this config')
         cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
-        cfg.tta_model.module = cfg.model
-        cfg.model = cfg.tta_model
+        # SmokeTTAModel merges one-channel probabilities once (MMSeg's
+        # SegTTAModel applies a second sigmoid); docs/models.md.
+        tta_model = cfg.get('tta_model') or dict(type='SmokeTTAModel')
+        tta_model['module'] = cfg.model
+        cfg.model = tta_model
 
     if args.out is not None:
         cfg.test_evaluator['output_dir'] = args.out

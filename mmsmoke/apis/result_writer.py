@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 
 from mmsmoke.evaluation.metrics.smoke_metric import probability_to_uint8
+from mmsmoke.utils.sample_maps import map_to_uint8
 from mmsmoke.visualization.drawing import (SMOKE_COLOR, draw_smoke_overlay,
                                            map_to_rgb, put_title)
 from .frame_summary import FrameSummary
@@ -147,10 +148,9 @@ class SmokeResultWriter:
         if 'maps' in self.outputs:
             for map_name, values in summary.maps.items():
                 rel = osp.join('maps', map_name, f'{name}.png')
-                if values.shape[0] == 1:
-                    img = probability_to_uint8(np.clip(values[0], 0, 1))
-                else:
-                    img = map_to_rgb(values)[..., ::-1]
+                img = map_to_uint8(values)
+                if img.ndim == 3:
+                    img = img[..., ::-1]  # RGB layers; cv2 writes BGR
                 _imwrite(self._path(rel), img)
                 files[map_name] = rel
                 if self.save_npy:

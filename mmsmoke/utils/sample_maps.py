@@ -9,7 +9,7 @@ uncertainty. Inference writers and the visualizer read them through these
 helpers so that they agree on names and value ranges.
 """
 from collections import OrderedDict
-from typing import Dict, Optional, Sequence
+from typing import Dict, Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -68,13 +68,30 @@ def smoke_probability(sample: SegDataSample) -> np.ndarray:
     return prob.clamp(0.0, 1.0).numpy()
 
 
+def _pixel_fields(sample: Union[SegDataSample, dict]) -> Dict[str, object]:
+    """``pred_*`` pixel fields (not ``pred_sem_seg``) -> their data."""
+    if isinstance(sample, dict):  # the form mmengine's Evaluator hands on
+        return {
+            key: value['data']
+            for key, value in sample.items()
+            if key.startswith('pred_') and key not in _NOT_MAPS
+            and isinstance(value, dict) and 'data' in value
+        }
+    return {
+        key: sample.get(key).data
+        for key in sample.keys() if key.startswith('pred_')
+        and key not in _NOT_MAPS and isinstance(sample.get(key), PixelData)
+    }
+
+
 def extra_maps(
-        sample: SegDataSample,
+        sample: Union[SegDataSample, dict],
         fields: Optional[Sequence[str]] = None) -> Dict[str, np.ndarray]:
     """The extra prediction maps of a sample, by short name.
 
     Args:
-        sample (SegDataSample): Predicted sample.
+        sample (SegDataSample | dict): Predicted sample, or its ``to_dict()``
+            form (what metrics receive).
         fields (Sequence[str], optional): Data-sample fields to read, in
             order (e.g. ``['pred_focus']``); fields the sample lacks are
             skipped. None reads every ``pred_*`` ``PixelData`` field except
@@ -85,19 +102,15 @@ def extra_maps(
         dict[str, np.ndarray]: Short name (the field without ``pred_``) to a
         float32 (C, H, W) array.
     """
+    present = _pixel_fields(sample)
     if fields is None:
-        present = [
-            key for key in sample.keys()
-            if key.startswith('pred_') and key not in _NOT_MAPS
-            and isinstance(sample.get(key), PixelData)
-        ]
         fields = [f for f in KNOWN_MAP_FIELDS if f in present]
         fields += sorted(f for f in present if f not in KNOWN_MAP_FIELDS)
     out: Dict[str, np.ndarray] = OrderedDict()
     for field in fields:
-        if field not in sample:
+        if field not in present:
             continue
-        value = _to_numpy(sample.get(field).data)
+        value = _to_numpy(present[field])
         if value.ndim == 2:
             value = value[None]
         name = KNOWN_MAP_FIELDS.get(
@@ -105,3 +118,25 @@ def extra_maps(
             field[len('pred_'):] if field.startswith('pred_') else field)
         out[name] = value
     return out
+
+
+def map_to_uint8(values: np.ndarray) -> np.ndarray:
+    """Quantise a map in [0, 1] to an 8-bit image, ``round(255 * v)``.
+
+    Args:
+        values (np.ndarray): (1, H, W) or (H, W) map, or (3, H, W) RGB
+            layers (FoSp's foreground and background).
+
+    Returns:
+        np.ndarray: (H, W) grey or (H, W, 3) RGB uint8 image.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    if values.ndim == 3 and values.shape[0] == 1:
+        values = values[0]
+    elif values.ndim == 3 and values.shape[0] == 3:
+        values = values.transpose(1, 2, 0)
+    elif values.ndim != 2:
+        raise ValueError(f'cannot save a map of shape {values.shape}; '
+                         'expected 1 or 3 channels')
+    values = np.clip(np.nan_to_num(values), 0.0, 1.0)
+    return np.rint(values * 255.0).astype(np.uint8)

@@ -347,6 +347,28 @@ def test_output_dir_files(tmp_path):
         SmokeMetric(keep_results=True)
 
 
+def test_output_dir_saves_the_extra_maps(tmp_path):
+    samples = hand_case()
+    total = torch.full((1, 4, 4), 0.5)
+    total[0, 0, 0] = 1.0
+    samples[0]['pred_uncertainty_total'] = dict(data=total)
+    samples[0]['pred_uncertainty_epistemic'] = dict(data=total * 0.2)
+    layers = torch.zeros(3, 4, 4)
+    layers[0] = 1.0  # red
+    samples[1]['pred_foreground'] = dict(data=layers)
+    run(SmokeMetric(output_dir=str(tmp_path)), samples)
+    saved = np.array(
+        Image.open(tmp_path / 'maps' / 'uncertainty_total' / 'a.png'))
+    assert saved.shape == (4, 4) and saved[0, 0] == 255 and saved[1, 1] == 128
+    saved = np.array(
+        Image.open(tmp_path / 'maps' / 'uncertainty_epistemic' / 'a.png'))
+    assert saved[0, 0] == 51 and saved[1, 1] == 26
+    rgb = np.array(Image.open(tmp_path / 'maps' / 'foreground' / 'b.png'))
+    assert rgb.shape == (4, 4, 3)
+    assert (rgb[..., 0] == 255).all() and (rgb[..., 1:] == 0).all()
+    assert not (tmp_path / 'maps' / 'foreground' / 'a.png').exists()
+
+
 def test_end_to_end_through_evaluator():
     metric = METRICS.build(dict(type='SmokeMetric', prefix='smoke'))
     evaluator = Evaluator([metric])

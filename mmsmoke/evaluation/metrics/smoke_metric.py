@@ -58,6 +58,7 @@ from mmsmoke.evaluation.functional.calibration import (
     binned_calibration_stats, expected_calibration_error,
     max_calibration_error, positive_class_confidences,
     reliability_diagram_data, top_label_confidences)
+from mmsmoke.utils.sample_maps import extra_maps, map_to_uint8
 from mmsmoke.utils.size_groups import SIZE_GROUPS, SIZE_THRESHOLDS, size_group
 
 #: Denominator floor of FoSp's per-image F-measure.
@@ -145,9 +146,13 @@ class SmokeMetric(BaseMetric):
         return_reliability_bins (bool): Add the reliability-diagram data
             (lists) under the key ``reliability_bins``. Defaults to True.
         output_dir (str, optional): When set, the binary mask (0/255 PNG,
-            ``pred_masks/<stem>.png``) and the probability map (uint8 PNG,
-            ``prob_maps/<stem>.png``) of every image are saved there, and
-            ``reliability_bins.json`` after evaluation. Defaults to None.
+            ``pred_masks/<stem>.png``), the probability map (uint8 PNG,
+            ``prob_maps/<stem>.png``) and the model's extra maps
+            (``maps/<map>/<stem>.png`` as ``round(255 * v)``: Trans-BVM's
+            ``uncertainty_total``/``_aleatoric``/``_epistemic``, FoSp's
+            ``focus``, ``alpha``, RGB ``foreground``/``background``) of every
+            image are saved there, and ``reliability_bins.json`` after
+            evaluation. Defaults to None.
         keep_results (bool): Also write the per-image scores to
             ``output_dir/per_image_results.json`` (MMSeg's ``tools/test.py
             --out`` sets it together with ``output_dir``). Defaults to False.
@@ -392,7 +397,11 @@ class SmokeMetric(BaseMetric):
         stem = osp.splitext(osp.basename(sample['img_path']))[0]
         mask = pred.cpu().numpy().astype(np.uint8) * 255
         prob_u8 = probability_to_uint8(prob.detach().cpu().numpy())
-        for sub, image in (('pred_masks', mask), ('prob_maps', prob_u8)):
+        images = [('pred_masks', mask), ('prob_maps', prob_u8)]
+        # the model's extra maps (uncertainty, focus, separation layers)
+        images += [(osp.join('maps', name), map_to_uint8(values))
+                   for name, values in extra_maps(sample).items()]
+        for sub, image in images:
             folder = osp.join(self.output_dir, sub)
             mkdir_or_exist(folder)
             Image.fromarray(image).save(osp.join(folder, f'{stem}.png'))
