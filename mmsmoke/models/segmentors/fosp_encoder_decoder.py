@@ -11,7 +11,7 @@ from mmseg.utils import (ConfigType, OptConfigType, OptMultiConfig,
 from torch import Tensor
 
 from ..separation import SeparationModule  # noqa: F401
-from ..utils.one_channel import (auxiliary_head_losses,
+from ..utils.one_channel import (OneChannelAuxiliaryMixin,
                                  check_one_channel_losses)
 from ..utils.fosp_ops import restore_to_original
 from ..utils.image_ops import denormalize_inputs
@@ -20,7 +20,7 @@ Maps = Dict[str, Tensor]
 
 
 @MODELS.register_module()
-class FoSpEncoderDecoder(EncoderDecoder):
+class FoSpEncoderDecoder(OneChannelAuxiliaryMixin, EncoderDecoder):
     """Encoder-decoder with FoSp's Focus and Separation stages.
 
     `FoSp <https://arxiv.org/abs/2306.04474>`_ (paper Fig. 2, "FoSp
@@ -235,19 +235,6 @@ class FoSpEncoderDecoder(EncoderDecoder):
     def inference(self, inputs: Tensor, batch_img_metas: List[dict]) -> Tensor:
         """Logits in 'whole' or 'slide' mode (the maps are dropped)."""
         return self._inference_with_maps(inputs, batch_img_metas)[0]
-
-    def _auxiliary_head_forward_train(self, inputs: List[Tensor],
-                                      data_samples: SampleList) -> dict:
-        """Auxiliary-head losses, ``acc_seg`` thresholded for one channel.
-
-        Args:
-            inputs (list[Tensor]): Features the auxiliary heads take.
-            data_samples (list[SegDataSample]): Samples with ``gt_sem_seg``.
-
-        Returns:
-            dict[str, Tensor]: Loss items prefixed ``aux``/``aux_{idx}``.
-        """
-        return auxiliary_head_losses(self.auxiliary_head, inputs, data_samples)
 
     def loss(self, inputs: Tensor, data_samples: SampleList) -> dict:
         """Compute the decode-head, auxiliary and separation losses.

@@ -11,7 +11,7 @@ from mmseg.models.utils import resize
 from mmseg.registry import MODELS
 from mmseg.utils import (ConfigType, OptConfigType, OptMultiConfig, SampleList,
                          add_prefix)
-from ..utils.one_channel import (auxiliary_head_losses,
+from ..utils.one_channel import (OneChannelAuxiliaryMixin,
                                  check_one_channel_losses, fix_binary_acc_seg)
 from ..utils.transmission import transmission_from_inputs
 
@@ -21,7 +21,7 @@ PIXEL_LOSS_EXTRAS = ('transmission', 'uncertainty')
 
 
 @MODELS.register_module()
-class TransmissionEncoderDecoder(EncoderDecoder):
+class TransmissionEncoderDecoder(OneChannelAuxiliaryMixin, EncoderDecoder):
     """EncoderDecoder that computes the transmission and applies pixel losses.
 
     Stock decode heads call their losses as ``loss(seg_logits, seg_label,
@@ -215,19 +215,6 @@ class TransmissionEncoderDecoder(EncoderDecoder):
                 losses[name] = losses[name] + value if name in losses \
                     else value
         return add_prefix(losses, 'decode')
-
-    def _auxiliary_head_forward_train(self, inputs: List[Tensor],
-                                      data_samples: SampleList) -> dict:
-        """Auxiliary-head losses, ``acc_seg`` thresholded for one channel.
-
-        Args:
-            inputs (list[Tensor]): Features the auxiliary heads take.
-            data_samples (list[SegDataSample]): Samples with ``gt_sem_seg``.
-
-        Returns:
-            dict[str, Tensor]: Loss items prefixed ``aux``/``aux_{idx}``.
-        """
-        return auxiliary_head_losses(self.auxiliary_head, inputs, data_samples)
 
     def loss(self, inputs: Tensor, data_samples: SampleList) -> dict:
         """Losses of the decode head, the pixel losses and auxiliary heads.

@@ -178,3 +178,24 @@ def check_one_channel_losses(segmentor: nn.Module) -> None:
                 '(out_channels=1) scores the prediction against the '
                 'background mask; use dict(type=\'BinaryDiceLoss\') '
                 'from mmsmoke instead')
+
+
+class OneChannelAuxiliaryMixin:
+    """Segmentor mixin: auxiliary-head losses via :func:`auxiliary_head_losses`.
+
+    Put it before ``EncoderDecoder`` in the bases so that one-channel
+    auxiliary heads log the thresholded ``acc_seg``.
+    """
+
+    def _auxiliary_head_forward_train(self, inputs: List[Tensor],
+                                      data_samples: SampleList) -> dict:
+        """Auxiliary-head losses, ``acc_seg`` thresholded for one channel.
+
+        Args:
+            inputs (list[Tensor]): Features the auxiliary heads take.
+            data_samples (list[SegDataSample]): Samples with ``gt_sem_seg``.
+
+        Returns:
+            dict[str, Tensor]: Loss items prefixed ``aux``/``aux_{idx}``.
+        """
+        return auxiliary_head_losses(self.auxiliary_head, inputs, data_samples)

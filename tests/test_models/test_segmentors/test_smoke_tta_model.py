@@ -10,35 +10,6 @@ import mmsmoke.models  # noqa: F401
 
 register_all_modules(init_default_scope=True)
 
-NORM = dict(type='BN', requires_grad=True)
-
-
-def _segmentor(out_channels=1, threshold=0.5):
-    return dict(
-        type='TransmissionEncoderDecoder',
-        data_preprocessor=dict(type='SegDataPreProcessor', size=(64, 64)),
-        backbone=dict(
-            type='ResNetV1c',
-            depth=18,
-            stem_channels=8,
-            base_channels=8,
-            out_indices=(0, 1, 2, 3),
-            norm_cfg=NORM),
-        decode_head=dict(
-            type='FCNHead',
-            in_channels=64,
-            in_index=3,
-            channels=8,
-            num_convs=1,
-            concat_input=False,
-            num_classes=2,
-            out_channels=out_channels,
-            threshold=threshold if out_channels == 1 else None,
-            norm_cfg=NORM,
-            loss_decode=dict(
-                type='CrossEntropyLoss', use_sigmoid=out_channels == 1)),
-        test_cfg=dict(mode='whole'))
-
 
 def _view(probs, **maps):
     sample = SegDataSample(metainfo=dict(img_path='a.jpg', ori_shape=(1, 2)))
@@ -49,8 +20,8 @@ def _view(probs, **maps):
     return sample
 
 
-def test_one_channel_probabilities_are_averaged_once():
-    tta = MODELS.build(dict(type='SmokeTTAModel', module=_segmentor()))
+def test_one_channel_probabilities_are_averaged_once(tiny_segmentor_cfg):
+    tta = MODELS.build(dict(type='SmokeTTAModel', module=tiny_segmentor_cfg()))
     views = [
         _view([[[0.2, 0.9]]],
               pred_uncertainty_total=[[[0.4, 0.2]]],
@@ -69,18 +40,18 @@ def test_one_channel_probabilities_are_averaged_once():
     assert merged.gt_sem_seg.data.tolist() == [[[0, 1]]]
     assert merged.img_path == 'a.jpg'
     # MMSeg's SegTTAModel takes a second sigmoid: everything is smoke
-    stock = SegTTAModel(module=MODELS.build(_segmentor()))
+    stock = SegTTAModel(module=MODELS.build(tiny_segmentor_cfg()))
     assert stock.merge_preds([views])[0].pred_sem_seg.data.sum() == 2
 
 
-def test_head_threshold_and_softmax_heads():
+def test_head_threshold_and_softmax_heads(tiny_segmentor_cfg):
     tta = MODELS.build(
-        dict(type='SmokeTTAModel', module=_segmentor(threshold=0.7)))
+        dict(type='SmokeTTAModel', module=tiny_segmentor_cfg(threshold=0.7)))
     merged = tta.merge_preds([[_view([[[0.2, 0.9]]]),
                                _view([[[0.6, 0.3]]])]])[0]
     assert merged.pred_sem_seg.data.tolist() == [[[0.0, 0.0]]]
     tta = MODELS.build(
-        dict(type='SmokeTTAModel', module=_segmentor(out_channels=2)))
+        dict(type='SmokeTTAModel', module=tiny_segmentor_cfg(out_channels=2)))
     logits = [[[[0.0, 2.0]], [[1.0, 0.0]]], [[[0.0, -1.0]], [[-1.0, 0.0]]]]
     merged = tta.merge_preds([[_view(v) for v in logits]])[0]
     mean = torch.stack([torch.tensor(v).softmax(0) for v in logits]).mean(0)
@@ -88,8 +59,8 @@ def test_head_threshold_and_softmax_heads():
     assert merged.pred_sem_seg.data.tolist() == [[mean.argmax(0).tolist()[0]]]
 
 
-def test_maps_of_different_shapes_are_an_error():
-    tta = MODELS.build(dict(type='SmokeTTAModel', module=_segmentor()))
+def test_maps_of_different_shapes_are_an_error(tiny_segmentor_cfg):
+    tta = MODELS.build(dict(type='SmokeTTAModel', module=tiny_segmentor_cfg()))
     views = [
         _view([[[0.2, 0.9]]], pred_uncertainty_total=[[[0.4, 0.2]]]),
         _view([[[0.6, 0.3]]], pred_uncertainty_total=[[[0.6]]])
@@ -98,10 +69,10 @@ def test_maps_of_different_shapes_are_an_error():
         tta.merge_preds([views])
 
 
-def test_test_step_on_flipped_views():
+def test_test_step_on_flipped_views(tiny_segmentor_cfg):
     """A real forward over two views, one flipped, of the same image."""
     torch.manual_seed(0)
-    tta = MODELS.build(dict(type='SmokeTTAModel', module=_segmentor()))
+    tta = MODELS.build(dict(type='SmokeTTAModel', module=tiny_segmentor_cfg()))
     tta.eval()
     img = torch.randint(0, 255, (3, 64, 64), dtype=torch.uint8)
     views = []

@@ -116,37 +116,15 @@ def test_stock_head_and_auxiliary_heads_log_the_thresholded_accuracy():
         smoke_everywhere, feats, samples)) == {'aux.loss_ce', 'aux.acc_seg'}
 
 
-def test_segmentor_logs_decode_and_aux_accuracy():
-    norm = dict(type='BN', requires_grad=True)
-    head = dict(
-        type='FCNHead',
-        in_channels=64,
-        in_index=3,
-        channels=8,
-        num_convs=1,
-        concat_input=False,
-        num_classes=2,
-        out_channels=1,
-        threshold=0.5,
-        norm_cfg=norm,
-        loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=True))
+def test_segmentor_logs_decode_and_aux_accuracy(tiny_segmentor_cfg):
+    ce = dict(type='CrossEntropyLoss', use_sigmoid=True)
     model = MODELS.build(
-        dict(
-            type='TransmissionEncoderDecoder',
-            data_preprocessor=dict(type='SegDataPreProcessor', size=(64, 64)),
-            backbone=dict(
-                type='ResNetV1c',
-                depth=18,
-                stem_channels=8,
-                base_channels=8,
-                out_indices=(0, 1, 2, 3),
-                norm_cfg=norm),
-            decode_head=head,
-            auxiliary_head=dict(head, in_channels=32, in_index=2),
+        tiny_segmentor_cfg(
+            auxiliary_losses=[ce],
             pixel_losses=dict(
                 type='TransmissionCoherenceLoss', loss_weight=0.3)))
     with torch.no_grad():
-        for h, bias in ((model.decode_head, 20.0), (model.auxiliary_head,
+        for h, bias in ((model.decode_head, 20.0), (model.auxiliary_head[0],
                                                     -20.0)):
             h.conv_seg.weight.zero_()
             h.conv_seg.bias.fill_(bias)
@@ -160,53 +138,24 @@ def test_segmentor_logs_decode_and_aux_accuracy():
         dict(inputs=images, data_samples=samples), True)
     losses = model.loss(data['inputs'], data['data_samples'])
     assert losses['decode.acc_seg'].item() == pytest.approx(25.0)
-    assert losses['aux.acc_seg'].item() == pytest.approx(75.0)
-
-
-def _segmentor(kind, decode_loss, aux_loss=None, out_channels=1):
-    norm = dict(type='BN', requires_grad=True)
-    head = dict(
-        type='FCNHead',
-        in_channels=64,
-        in_index=3,
-        channels=8,
-        num_convs=1,
-        concat_input=False,
-        num_classes=2,
-        out_channels=out_channels,
-        threshold=0.5 if out_channels == 1 else None,
-        norm_cfg=norm,
-        loss_decode=decode_loss)
-    cfg = dict(
-        type=kind,
-        data_preprocessor=dict(type='SegDataPreProcessor', size=(64, 64)),
-        backbone=dict(
-            type='ResNetV1c',
-            depth=18,
-            stem_channels=8,
-            base_channels=8,
-            out_indices=(0, 1, 2, 3),
-            norm_cfg=norm),
-        decode_head=head)
-    if aux_loss is not None:
-        cfg['auxiliary_head'] = [
-            dict(head, loss_decode=dict(type='BinaryDiceLoss')),
-            dict(head, in_channels=32, in_index=2, loss_decode=aux_loss)
-        ]
-    return MODELS.build(cfg)
+    assert losses['aux_0.acc_seg'].item() == pytest.approx(75.0)
 
 
 @pytest.mark.parametrize('kind',
                          ['TransmissionEncoderDecoder', 'FoSpEncoderDecoder'])
-def test_segmentors_refuse_mmseg_dice_on_one_channel(kind):
-    import mmsmoke.models  # noqa: F401  (registers every segmentor)
+def test_segmentors_refuse_mmseg_dice_on_one_channel(kind, tiny_segmentor_cfg):
     ce = dict(type='CrossEntropyLoss', use_sigmoid=True)
     dice = dict(type='DiceLoss', use_sigmoid=True)
+    binary_dice = dict(type='BinaryDiceLoss')
+
+    def build(**kwargs):
+        return MODELS.build(tiny_segmentor_cfg(kind, **kwargs))
+
     with pytest.raises(ValueError, match='decode_head: MMSeg.s DiceLoss'):
-        _segmentor(kind, [ce, dice])
+        build(loss_decode=[ce, dice])
     with pytest.raises(ValueError, match=r'auxiliary_head \(aux_1\)'):
-        _segmentor(kind, ce, aux_loss=dice)
-    model = _segmentor(kind, [ce, dict(type='BinaryDiceLoss')], aux_loss=ce)
+        build(auxiliary_losses=[binary_dice, dice])
+    model = build(loss_decode=[ce, binary_dice], auxiliary_losses=[ce])
     assert model.with_auxiliary_head
     feats = [
         torch.rand(2, c, 64 // s, 64 // s)
@@ -219,7 +168,7 @@ def test_segmentors_refuse_mmseg_dice_on_one_channel(kind):
     losses['loss_dice'].backward()
     assert model.decode_head.conv_seg.weight.grad.abs().sum() > 0
     # softmax heads may keep MMSeg's DiceLoss
-    _segmentor(
-        kind, [dict(type='CrossEntropyLoss'),
-               dict(type='DiceLoss')],
-        out_channels=2)
+    build(
+        out_channels=2,
+        loss_decode=[dict(type='CrossEntropyLoss'),
+                     dict(type='DiceLoss')])
