@@ -237,5 +237,8 @@ def test_smoke5k_config_budget_variants_and_checkpoints(bench, tmp_path):
     assert 'UncertaintyCalibratedEntropyLoss' in [
         loss['type'] for loss in full.model.pixel_losses
     ]
+    # --tta on the dumped config: its ratio-1 view is the test resize
+    test_resize = full.test_dataloader.dataset.pipeline[1]
+    assert test_resize in full.tta_pipeline[1]['transforms'][0]
     with pytest.raises(SystemExit):
         bench.parse_args(['--suite', 'smoke5k', '--save-interval', '0'])

@@ -1187,6 +1187,27 @@ def smoke5k_config(key: str, args: argparse.Namespace, data_root: str,
         dict(type='LoadSmokeAnnotations'),
         dict(type='PackSegInputs', meta_keys=meta_keys)
     ]
+    # `tools/test.py <work dir>/benchmark_config.py CKPT --tta`: the test
+    # size x 0.75, 1, 1.25 and horizontal flips (ratio 1 = test_pipeline).
+    cfg.tta_pipeline = [
+        dict(type='LoadSmokeImageFromFile'),
+        dict(
+            type='TestTimeAug',
+            transforms=[
+                [
+                    dict(
+                        type='Resize',
+                        scale=(int(crop[0] * r), int(crop[1] * r)),
+                        keep_ratio=False) for r in (0.75, 1.0, 1.25)
+                ],
+                [
+                    dict(type='RandomFlip', prob=0., direction='horizontal'),
+                    dict(type='RandomFlip', prob=1., direction='horizontal')
+                ],
+                [dict(type='LoadSmokeAnnotations')],
+                [dict(type='PackSegInputs', meta_keys=meta_keys)],
+            ])
+    ]
     workers = args.workers
     cfg.train_dataloader = dict(
         batch_size=args.train_batch,
