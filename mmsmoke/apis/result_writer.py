@@ -11,7 +11,7 @@ import numpy as np
 from mmsmoke.evaluation.metrics.smoke_metric import probability_to_uint8
 from mmsmoke.utils.sample_maps import map_to_uint8
 from mmsmoke.visualization.drawing import (SMOKE_COLOR, draw_smoke_overlay,
-                                           map_to_rgb, put_title)
+                                           put_title)
 from .frame_summary import FrameSummary
 
 #: Per-frame outputs that can be written.

@@ -90,13 +90,13 @@ def probability_to_uint8(prob: np.ndarray) -> np.ndarray:
     salient-object protocol.
 
     Args:
-        prob (np.ndarray): Probabilities in [0, 1].
+        prob (np.ndarray): (H, W) probabilities in [0, 1].
 
     Returns:
-        np.ndarray: uint8 array of the same shape.
+        np.ndarray: (H, W) uint8 array, as the extra maps are saved
+        (:func:`mmsmoke.utils.sample_maps.map_to_uint8`).
     """
-    scaled = np.rint(prob.astype(np.float64) * 255.0)
-    return np.clip(scaled, 0, 255).astype(np.uint8)
+    return map_to_uint8(prob)
 
 
 @METRICS.register_module()

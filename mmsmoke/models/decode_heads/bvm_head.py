@@ -9,9 +9,9 @@ from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.models.utils import resize
 from mmseg.registry import MODELS
 from mmseg.utils import ConfigType, SampleList
-from ..utils.one_channel import fix_binary_acc_seg
 from ..utils.bvm_blocks import (RCAB, DenseASPP, LatentEncoder,
                                 gaussian_kl_to_standard_normal)
+from ..utils.one_channel import fix_binary_acc_seg
 
 
 @MODELS.register_module()

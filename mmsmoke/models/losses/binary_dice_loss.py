@@ -113,13 +113,14 @@ class BinaryDiceLoss(nn.Module):
         dice = (2 * inter + self.smooth) / (denom +
                                             self.smooth).clamp(min=tiny)
         dice = dice.reshape(-1)  # (N,) per image, (1,) for the batch
-        # Images whose pixels are all ignored (or weighted 0) do not count.
+        # Images whose pixels are all ignored (or weighted 0) do not count;
+        # with none counted the loss is 0, still connected to the logits.
         counted = (mask > 0).flatten(1).any(dim=1)
         if not self.per_image:
             counted = counted.any(dim=0, keepdim=True)
-        if not counted.any():
-            return seg_logits.sum() * 0.0
-        return self.loss_weight * (1 - dice)[counted].mean()
+        counted = counted.to(dice.dtype)
+        loss = ((1 - dice) * counted).sum() / counted.sum().clamp(min=1.0)
+        return self.loss_weight * loss
 
     @property
     def loss_name(self) -> str:

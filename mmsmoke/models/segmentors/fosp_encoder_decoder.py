@@ -11,10 +11,10 @@ from mmseg.utils import (ConfigType, OptConfigType, OptMultiConfig,
 from torch import Tensor
 
 from ..separation import SeparationModule  # noqa: F401
-from ..utils.one_channel import (OneChannelAuxiliaryMixin,
-                                 check_one_channel_losses)
 from ..utils.fosp_ops import restore_to_original
 from ..utils.image_ops import denormalize_inputs
+from ..utils.one_channel import (OneChannelAuxiliaryMixin,
+                                 check_one_channel_losses)
 
 Maps = Dict[str, Tensor]
 

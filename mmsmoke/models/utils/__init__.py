@@ -11,7 +11,8 @@ from .uncertainty_net import (UncertaintyEstimationNet, binary_entropy,
 
 __all__ = [
     'seg_accuracy', 'head_accuracy', 'fix_binary_acc_seg',
-    'auxiliary_head_losses', 'denormalize_inputs', 'dark_channel',
+    'auxiliary_head_losses', 'check_one_channel_losses',
+    'OneChannelAuxiliaryMixin', 'denormalize_inputs', 'dark_channel',
     'atmospheric_light', 'estimate_transmission', 'transmission_from_inputs',
     'UncertaintyEstimationNet', 'binary_entropy', 'mc_uncertainty',
     'LatentEncoder', 'RCAB', 'DenseASPP', 'gaussian_kl_to_standard_normal'
