@@ -80,10 +80,28 @@ PYEOF
         local cache="${MMSMOKE_WHEEL_CACHE:-${XDG_CACHE_HOME:-${HOME}/.cache}/mmsmoke/wheels}/${torch_tag}"
         mkdir -p "${cache}"
         if ! ls "${cache}"/mmcv-*.whl >/dev/null 2>&1; then
-            echo "[bootstrap] building ${mmcv_spec} with ops against ${torch_tag} (about 10 minutes on 2 cores)"
-            MMCV_WITH_OPS=1 MAX_JOBS="${MAX_JOBS:-$(nproc)}" "${pip[@]}" wheel \
-                --no-deps --no-build-isolation --no-cache-dir \
-                -w "${cache}" "${mmcv_spec}"
+            echo "[bootstrap] building ${mmcv_spec} with ops against ${torch_tag} (about 13 minutes on 2 cores)"
+            local src
+            src=$(mktemp -d)
+            "${pip[@]}" download --no-deps --no-binary :all: --no-build-isolation \
+                -d "${src}" "${mmcv_spec}"
+            tar xzf "${src}"/mmcv-*.tar.gz -C "${src}"
+            local tree
+            tree=$(ls -d "${src}"/mmcv-*/)
+            # mmcv 2.1.0's setup.py compiles with -std=c++17; the headers of
+            # torch >= 2.13 need C++20 ("C++20 or later compatible compiler
+            # is required to use ATen"), so the standard is raised when the
+            # installed torch says so.
+            local aten
+            aten=$("${py}" -c 'import os, torch; print(os.path.join(os.path.dirname(torch.__file__), "include", "ATen", "ATen.h"))')
+            if grep -q 'C++20 or later' "${aten}" 2>/dev/null; then
+                echo "[bootstrap] torch needs C++20: building mmcv with -std=c++20"
+                sed -i "s/-std=c++1[47]/-std=c++20/g" "${tree}/setup.py"
+            fi
+            (cd "${tree}" && MMCV_WITH_OPS=1 MAX_JOBS="${MAX_JOBS:-$(nproc)}" \
+                "${pip[@]}" wheel --no-deps --no-build-isolation --no-cache-dir \
+                -w "${cache}" .)
+            rm -rf "${src}"
         else
             echo "[bootstrap] reusing the mmcv wheel cached for ${torch_tag}"
         fi

@@ -1,10 +1,13 @@
 """Benchmark the transmission coherence loss and sampling-free inference.
 
-Part 1 compares :class:`TransmissionCoherenceLoss` (offset loop inside a
-custom autograd function, O(H * W) memory) with the straightforward
-``unfold`` implementation (O(k^2 * H * W)), both on the same inputs in the
-same process: forward + backward time and peak extra memory, after checking
-that losses and gradients agree.
+Part 1 compares :class:`TransmissionCoherenceLoss` (custom autograd
+function, O(H * W) memory) with the straightforward ``unfold``
+implementation (O(k^2 * H * W)), both on the same inputs in the same
+process: forward + backward time and peak extra memory, after checking that
+losses and gradients agree. "ours" is the implementation the loss picks by
+default (``impl='auto'``): the offset loop on a CPU, the Triton kernel on a
+GPU; the row says which (``ours_impl``). Where that is not the loop, the
+loop (``impl='loop'``) is timed as well (``loop_*`` keys).
 
 Part 2 times Transmission-BVM inference with the sampling-free uncertainty
 (one pass + the uncertainty network) against Monte Carlo sampling with
@@ -42,6 +45,7 @@ from torch.utils._pytree import tree_flatten
 
 from mmsmoke.models.losses.transmission_coherence_loss import \
     TransmissionCoherenceLoss
+from mmsmoke.models.losses.transmission_coherence_triton import resolve_impl
 
 
 def unfold_transmission_loss(logits: torch.Tensor,
@@ -190,7 +194,9 @@ def bench_loss(size: int,
 
     Both get the same random logits, transmission and labels (with an
     ignored strip); the loss values and gradients are checked to agree
-    before timing.
+    before timing. "ours" is the loss with its default ``impl='auto'``
+    (``ours_impl`` says which implementation that was); when it is not the
+    offset loop (a GPU with Triton), the loop is checked and timed too.
 
     Args:
         size (int): Side of the square maps.
@@ -204,7 +210,8 @@ def bench_loss(size: int,
     Returns:
         dict: Times (best and median, s), peak extra memory (MiB), their
         ratios, and the absolute and relative differences of the loss
-        values and gradients.
+        values and gradients; ``ours_impl``, and ``loop_*`` entries when
+        the loop was timed besides.
     """
     gen = torch.Generator().manual_seed(seed)
     logits = torch.randn(batch_size, 1, size, size, generator=gen).to(device)
@@ -213,28 +220,43 @@ def bench_loss(size: int,
     label = torch.randint(0, 2, (batch_size, size, size), generator=gen)
     label[:, :, -size // 10:] = 255  # a padded strip
     label = label.to(device)
-    ours = TransmissionCoherenceLoss(kernel_size=kernel_size)
+    ours_impl = resolve_impl('auto', logits)
+    losses = dict(ours=TransmissionCoherenceLoss(kernel_size=kernel_size))
+    if ours_impl != 'loop':
+        losses['loop'] = TransmissionCoherenceLoss(
+            kernel_size=kernel_size, impl='loop')
 
-    def run_ours():
-        return ours(logits, label, transmission=trans)
+    def runner(loss):
+
+        def run():
+            return loss(logits, label, transmission=trans)
+
+        return run
+
+    runs = {name: runner(loss) for name, loss in losses.items()}
 
     def run_unfold():
         return unfold_transmission_loss(
             logits, label, trans, kernel_size=kernel_size)
 
-    a = run_ours()
-    (g_a, ) = torch.autograd.grad(a, logits)
     b = run_unfold()
     (g_b, ) = torch.autograd.grad(b, logits)
-    value_abs = abs(a.item() - b.item())
-    value_err = value_abs / max(abs(b.item()), 1e-12)
-    grad_abs = (g_a - g_b).abs().max().item()
-    grad_err = grad_abs / max(g_b.abs().max().item(), 1e-12)
-    if value_err > 1e-4 or grad_err > 1e-4:
-        raise RuntimeError(f'implementations disagree at {size}: relative '
-                           f'value error {value_err:.2e}, gradient error '
-                           f'{grad_err:.2e}')
-    del g_a, g_b, a, b
+    diffs = {}
+    for name, run in runs.items():
+        a = run()
+        (g_a, ) = torch.autograd.grad(a, logits)
+        value_abs = abs(a.item() - b.item())
+        value_err = value_abs / max(abs(b.item()), 1e-12)
+        grad_abs = (g_a - g_b).abs().max().item()
+        grad_err = grad_abs / max(g_b.abs().max().item(), 1e-12)
+        if value_err > 1e-4 or grad_err > 1e-4:
+            raise RuntimeError(f'{name} and unfold disagree at {size}: '
+                               f'relative value error {value_err:.2e}, '
+                               f'gradient error {grad_err:.2e}')
+        diffs[name] = (value_abs, value_err, grad_abs, grad_err)
+        del g_a, a
+    del g_b, b
+    value_abs, value_err, grad_abs, grad_err = diffs['ours']
 
     def step(fn):
 
@@ -244,16 +266,28 @@ def bench_loss(size: int,
 
         return run
 
-    times = time_interleaved(
-        dict(ours=step(run_ours), unfold=step(run_unfold)), device, repeat,
-        warmup)
+    fns = dict(ours=step(runs['ours']), unfold=step(run_unfold))
+    fns.update({name: step(run) for name, run in runs.items()})
+    times = time_interleaved(fns, device, repeat, warmup)
+    peaks = {}
+    for name, run in dict(runs, unfold=run_unfold).items():
+        logits.grad = None
+        peaks[name] = peak_memory(step(run), device)
     logits.grad = None
-    m_ours = peak_memory(step(run_ours), device)
-    logits.grad = None
-    m_unf = peak_memory(step(run_unfold), device)
-    logits.grad = None
+    m_ours, m_unf = peaks['ours'], peaks['unfold']
+    extra = {}
+    if 'loop' in runs:
+        extra = dict(
+            loop_s=times['loop']['best'],
+            loop_median_s=times['loop']['median'],
+            loop_speedup=times['unfold']['best'] / times['loop']['best'],
+            ours_over_loop=times['loop']['best'] / times['ours']['best'],
+            loop_peak_mib=peaks['loop'] / 2**20,
+            loop_value_rel_err=diffs['loop'][1],
+            loop_grad_rel_err=diffs['loop'][3])
     return dict(
         size=size,
+        ours_impl=ours_impl,
         batch_size=batch_size,
         kernel_size=kernel_size,
         ours_s=times['ours']['best'],
@@ -267,7 +301,8 @@ def bench_loss(size: int,
         value_rel_err=value_err,
         grad_rel_err=grad_err,
         value_abs_diff=value_abs,
-        grad_max_abs_diff=grad_abs)
+        grad_max_abs_diff=grad_abs,
+        **extra)
 
 
 def time_uncertainty_inference(
@@ -415,12 +450,17 @@ def main() -> None:
                          device)
         rows.append(row)
         print(f'loss {size}x{size} batch {args.batch_size} (best of '
-              f'{args.repeat}): ours '
-              f'{row["ours_s"] * 1e3:.1f} ms / {row["ours_peak_mib"]:.1f} '
+              f'{args.repeat}): ours ({row["ours_impl"]}) '
+              f'{row["ours_s"] * 1e3:.2f} ms / {row["ours_peak_mib"]:.1f} '
               f'MiB, unfold {row["unfold_s"] * 1e3:.1f} ms / '
               f'{row["unfold_peak_mib"]:.1f} MiB -> {row["speedup"]:.1f}x '
               f'faster, {row["memory_ratio"]:.1f}x less memory '
               f'(value err {row["value_rel_err"]:.1e})')
+        if 'loop_s' in row:
+            print(f'  loop (impl=\'loop\') {row["loop_s"] * 1e3:.2f} ms / '
+                  f'{row["loop_peak_mib"]:.1f} MiB -> ours '
+                  f'{row["ours_over_loop"]:.1f}x faster than the loop, the '
+                  f'loop {row["loop_speedup"]:.2f}x faster than unfold')
     results['loss'] = rows
     inference: Optional[dict] = None
     if args.config:

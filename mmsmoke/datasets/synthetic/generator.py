@@ -44,7 +44,10 @@ import numpy as np
 from PIL import Image
 
 from mmsmoke.utils.size_groups import SIZE_THRESHOLDS, size_group
-from .noise import fbm, fbm1d, sample_field, smoothstep, value_noise
+from .distractors import cloud_layer, composite, fog_layer, haze_layer
+from .noise import fbm, fbm1d
+from .plume import (PlumeRenderer, draw_plume_shape, plume_textures,
+                    smoke_colour)
 
 #: Sample kinds, in the order of the probability arguments.
 KINDS: Tuple[str, ...] = ('plume', 'thin', 'small', 'distractor', 'negative')
@@ -442,12 +445,12 @@ class SyntheticSmokeGenerator:
         image = np.ascontiguousarray(image, np.float32)
 
         if 'cloud' in distractors:
-            image = self._clouds(rng, image, sky_line, light, yy)
+            image = composite(image, cloud_layer(rng, (h, w), sky_line, light))
 
         # Terrain layers, farthest first, each hazier the farther it is.
-        fog_layer = None
+        fog_over = None
         if 'fog' in distractors:
-            fog_layer = int(rng.integers(0, max(n_layers - 1, 1)))
+            fog_over = int(rng.integers(0, max(n_layers - 1, 1)))
         haze0 = rng.uniform(0.45, 0.80)
         terrain_cols = pal['terrain']
         covers = []
@@ -482,16 +485,12 @@ class SyntheticSmokeGenerator:
             covers.append(cover)
             c3 = cover[top_y:, :, None]
             image[top_y:] = image[top_y:] * (1 - c3) + layer * c3
-            if fog_layer == k:
-                image = self._fog(rng, image, line, haze, light, yy)
+            if fog_over == k:
+                image = composite(image,
+                                  fog_layer(rng, (h, w), line, haze, light))
 
         if 'haze' in distractors:
-            veil = rng.uniform(0.15, 0.45)
-            ramp = smoothstep(h * 1.05, sky_line.mean() - 0.1 * h, yy)
-            amount = veil * ramp * (0.75 + 0.5 * fbm(
-                (h, w), rng, (2, rng.uniform(1, 3)), 3))
-            amount = np.clip(amount, 0, 0.9)[..., None]
-            image = image * (1 - amount) + (haze * 1.05)[None, None] * amount
+            image = composite(image, haze_layer(rng, (h, w), sky_line, haze))
 
         image = np.clip(image, 0, 1).astype(np.float32)
         return dict(
@@ -502,76 +501,6 @@ class SyntheticSmokeGenerator:
             haze=haze,
             light=light,
             haze0=haze0)
-
-    def _clouds(self, rng: np.random.Generator, image: np.ndarray,
-                sky_line: np.ndarray, light: np.ndarray,
-                yy: np.ndarray) -> np.ndarray:
-        """Cumulus or stratiform clouds confined to the sky."""
-        h, w = self.img_size
-        style = ('cumulus', 'stratus', 'cirrus')[rng.choice(3, p=(.5, .3, .2))]
-        if style == 'cumulus':
-            cells = (rng.uniform(2.5, 4.5), rng.uniform(3, 6))
-            soft, amax = rng.uniform(0.05, 0.12), rng.uniform(0.75, 0.97)
-            detail_amp = rng.uniform(0.25, 0.4)
-        elif style == 'stratus':
-            cells = (rng.uniform(4, 7), rng.uniform(1.5, 3))
-            soft, amax = rng.uniform(0.12, 0.25), rng.uniform(0.4, 0.8)
-            detail_amp = rng.uniform(0.3, 0.5)
-        else:
-            cells = (rng.uniform(8, 12), rng.uniform(1.0, 2.0))
-            soft, amax = rng.uniform(0.2, 0.35), rng.uniform(0.3, 0.6)
-            detail_amp = rng.uniform(0.4, 0.6)
-        # A smooth large-scale body (few octaves: compact clouds, few holes)
-        # plus finer detail that mostly shapes the edges.
-        body = fbm((h, w), rng, cells, 3, 0.5)
-        detail = fbm((h, w), rng, (cells[0] * 4, cells[1] * 4), 4, 0.55)
-        dens = body + detail_amp * (detail - 0.5)
-        gy, gx = np.mgrid[0:h, 0:w].astype(np.float32)
-        warp = 0.05 * w
-        dx = (fbm((h, w), rng, 3, 3) - 0.5) * 2 * warp
-        dy = (fbm((h, w), rng, 3, 3) - 0.5) * warp
-        dens = sample_field(dens, gx + dx, gy + dy)
-        # The cloud band ends a little above the skyline, more or less far.
-        bottom = sky_line[None] - rng.uniform(0.0, 0.12) * h
-        band = smoothstep(0.0, 0.08 * h, bottom - yy)
-        coverage = rng.uniform(0.12, 0.45)
-        thr = float(np.quantile(dens, 1 - coverage))
-        a = smoothstep(thr, thr + soft, dens) * band
-        # Lit tops and grey bases: compare with the density a little below
-        # (the last rows, which have nothing below, count as a base).
-        shift = max(int(0.03 * h), 1)
-        below = np.empty_like(dens)
-        below[:-shift] = dens[shift:]
-        below[-shift:] = dens.min()
-        base = np.clip((dens - below) * 5, 0, 1)
-        top = np.clip((below - dens) * 5, 0, 1)
-        bright = rng.uniform(0.90, 1.0)
-        tone = bright * (1 - rng.uniform(0.15, 0.35) * base + 0.05 * top)
-        col = np.clip(tone, 0, 1)[..., None] * light[None, None]
-        a = (a * amax)[..., None]
-        return image * (1 - a) + col * a
-
-    def _fog(self, rng: np.random.Generator, image: np.ndarray,
-             line: np.ndarray, haze: np.ndarray, light: np.ndarray,
-             yy: np.ndarray) -> np.ndarray:
-        """Valley fog: a bank with a nearly flat top, lying over one ridge.
-
-        It is drawn right after its ridge layer, so nearer layers hide it.
-        """
-        h, w = self.img_size
-        top = rng.uniform(float(line.min()), float(line.mean()) + 0.04 * h)
-        wave = (fbm1d(w, rng, rng.uniform(1, 3), 3) - 0.5) * 0.04 * h
-        y_top = (top + wave)[None]
-        soft = rng.uniform(0.01, 0.04) * h
-        depth = rng.uniform(0.05, 0.2) * h
-        rel = yy - y_top
-        prof = smoothstep(-soft, soft, rel) * np.exp(
-            -np.clip(rel, 0, None) / depth)
-        tex = fbm((h, w), rng, (rng.uniform(6, 12), rng.uniform(1.5, 3.5)), 5)
-        dens = prof * smoothstep(0.15, 0.7, tex + 0.25 * prof)
-        a = (rng.uniform(0.5, 0.95) * dens)[..., None]
-        col = np.clip(haze * rng.uniform(1.05, 1.2), 0, 1) * light
-        return image * (1 - a) + col[None, None] * a
 
     # ------------------------------------------------------------------
     # Smoke plume
@@ -602,34 +531,19 @@ class SyntheticSmokeGenerator:
             amax = rng.uniform(*self.small_alpha_range)
         else:
             amax = rng.uniform(*self.alpha_range)
-        shape = dict(
-            s0=rng.uniform(0.02, 0.06),
-            k=0.06 + 0.26 * rng.random()**1.5,
-            cap=rng.uniform(0.05, 0.35) if rng.random() < 0.3 else 0.0,
-            decay=rng.uniform(1.0, 3.5),
-            fade=rng.uniform(0.45, 0.8),
-            meander=rng.uniform(0.0, 0.35),
-            edge=rng.uniform(0.05, 0.15),
-            soft=rng.uniform(0.4, 0.8),
-            rough=rng.uniform(0.6, 1.1),
-            var=rng.uniform(0.45, 0.85),
-            eddy=rng.uniform(0.2, 0.5),
-            gamma=rng.uniform(0.8, 1.3),
-            stretch=rng.uniform(0.35, 0.8),
-            warp=rng.uniform(0.6, 1.4),
-            alpha_max=float(amax),
-            blur=rng.uniform(0.35, 0.9),
-        )
-        tex = self._plume_textures(rng)
+        shape = draw_plume_shape(rng, amax)
+        tex = plume_textures(rng)
+        renderer = PlumeRenderer(self.img_size, self.mask_threshold)
 
         best = None
         for attempt in range(5):
             place = self._place_source(rng, scene, target)
+            front = place.pop('front')
             if attempt == 4:
-                place['front'] = np.zeros((h, w), np.float32)
+                front = None  # last resort: nothing in front of the plume
             p = dict(shape, **place)
-            result = self._fit_size(p, tex, target_frac, bounds)
-            if best is None or self._better(result, best):
+            result = renderer.fit_size(p, tex, target_frac, bounds, front)
+            if best is None or renderer.better(result, best):
                 best = result
             if best['ok']:
                 break
@@ -642,9 +556,14 @@ class SyntheticSmokeGenerator:
         # the mask, alpha * |S - B|, is below ``min_contrast``.
         inside = alpha > self.mask_threshold
         back = scene['image'][inside]
+        # Aerial perspective: plumes on farther ridges fade to the haze.
+        hz = scene['haze0'] * (1 - layer / max(len(scene['lines']) - 1, 1))
+        haze_weight = 0.3 * hz**1.4
         best_c = None
         for _ in range(4):
-            colour = self._smoke_colour(rng, scene, layer, fields)
+            colour = smoke_colour(rng, scene['light'], fields,
+                                  self.dark_smoke_prob, scene['haze'],
+                                  haze_weight)
             diff = np.sqrt(((colour[inside] - back)**2).mean(-1))
             contrast = float(
                 (alpha[inside] * diff).mean()) if len(diff) else 0.0
@@ -697,185 +616,6 @@ class SyntheticSmokeGenerator:
             theta=wind * rng.uniform(0.0, 0.55),
             bend=wind * rng.uniform(0.0, 0.6),
             front=front)
-
-    def _fit_size(self, p: dict, tex: dict, target_frac: float,
-                  bounds: Tuple[float, float]) -> dict:
-        """Rescale the plume until its mask area is near ``target_frac``."""
-        h, w = self.img_size
-        length = math.sqrt(target_frac * h * w / (2.0 *
-                                                  (p['s0'] + 0.5 * p['k'])))
-        best = None
-        for _ in range(10):
-            alpha, fields = self._render_plume(p, tex, length, p['front'])
-            frac = float((alpha > self.mask_threshold).mean())
-            result = dict(
-                frac=frac,
-                err=abs(math.log(max(frac, 1e-9) / target_frac)),
-                alpha=alpha,
-                fields=fields,
-                length=length,
-                p=p)
-            result['ok'] = bounds[0] < frac < bounds[1]
-            if best is None or self._better(result, best):
-                best = result
-            if result['ok'] and result['err'] < 0.35:
-                break
-            if frac <= 0:
-                length *= 1.8
-            else:
-                length *= float(
-                    np.clip(math.sqrt(target_frac / frac), 0.4, 2.5))
-            length = min(length, 2.5 * max(h, w))
-        return best
-
-    @staticmethod
-    def _better(a: dict, b: dict) -> bool:
-        """Whether fit ``a`` beats ``b``: in the stratum, then non-empty,
-        then closer to the target area."""
-        key_a = (a['ok'], a['frac'] > 0, -a['err'])
-        key_b = (b['ok'], b['frac'] > 0, -b['err'])
-        return key_a > key_b
-
-    def _plume_textures(self, rng: np.random.Generator) -> dict:
-        """Noise fields in plume coordinates (shared by all rescalings)."""
-        c = 10.0  # texels per plume-width unit
-        th, tw = 160, 96  # along x across texels
-        return dict(
-            c=c,
-            shape=(th, tw),
-            turb=fbm((th, tw), rng, (th / (1.4 * c), tw / (1.4 * c)), 5, 0.6),
-            fine=fbm((th, tw), rng, (th / (0.5 * c), tw / (0.5 * c)), 3, 0.6),
-            wx=fbm((th, tw), rng, (th / (2.5 * c), tw / (2.5 * c)), 4) - 0.5,
-            wy=fbm((th, tw), rng, (th / (2.5 * c), tw / (2.5 * c)), 4) - 0.5,
-            end=value_noise((th, tw), (th / (3 * c), tw / (3 * c)), rng),
-            meander=fbm1d(64, rng, 3, 3) - 0.5,
-            # Small eddies whose size is a fixed fraction of the plume
-            # length (not of its local width), for detail in wide parts.
-            eddy=fbm((128, 128), rng, 12, 4, 0.6),
-        )
-
-    def _render_plume(self, p: dict, tex: dict, length: float,
-                      front: np.ndarray) -> Tuple[np.ndarray, dict]:
-        """Rasterise the plume density at plume length ``length`` px."""
-        h, w = self.img_size
-        alpha = np.zeros((h, w), np.float32)
-        fields = dict(
-            h=np.zeros((h, w), np.float32),
-            turb=np.full((h, w), 0.5, np.float32),
-            dens=np.zeros((h, w), np.float32),
-            across=np.zeros((h, w), np.float32))
-        s0, k, cap, bend = p['s0'], p['k'], p['cap'], p['bend']
-        dvec = np.array([math.sin(p['theta']), -math.cos(p['theta'])])
-        nvec = np.array([math.cos(p['theta']), math.sin(p['theta'])])
-        src = np.array([p['xs'], p['ys']])
-        hgrid = np.linspace(0.0, 1.2, len(tex['meander']))
-
-        def centre_offset(hv):
-            wig = np.interp(hv, hgrid, tex['meander']) * p['meander'] * hv
-            return bend * hv**2 + wig
-
-        # Bounding box from points along the centreline.
-        hs = np.linspace(-0.05, 1.1, 24)
-        hsp = np.clip(hs, 0, None)
-        sig = length * (s0 + k * hsp + cap * smoothstep(0.5, 1.0, hs))
-        cen = (
-            src[None] + (hs * length)[:, None] * dvec[None] +
-            (length * centre_offset(hsp))[:, None] * nvec[None])
-        rad = 4.0 * sig + 3
-        x0 = int(max(math.floor((cen[:, 0] - rad).min()), 0))
-        x1 = int(min(math.ceil((cen[:, 0] + rad).max()) + 1, w))
-        y0 = int(max(math.floor((cen[:, 1] - rad).min()), 0))
-        y1 = int(min(math.ceil((cen[:, 1] + rad).max()) + 1, h))
-        if x1 <= x0 or y1 <= y0:
-            return alpha, fields
-
-        gy, gx = np.mgrid[y0:y1, x0:x1].astype(np.float32)
-        rx, ry = gx + 0.5 - src[0], gy + 0.5 - src[1]
-        u = rx * dvec[0] + ry * dvec[1]
-        v = rx * nvec[0] + ry * nvec[1]
-        hn = (u / length).astype(np.float32)
-        hp = np.clip(hn, 0, None)
-        sigma = length * (s0 + k * hp + cap * smoothstep(0.5, 1.0, hp))
-        across = (v - length * centre_offset(hp)) / sigma
-        along = np.log1p(k * hp / s0) / k
-
-        c = tex['c']
-        th, tw = tex['shape']
-        mx = (across * c + tw / 2).astype(np.float32)
-        my = (th - 4 - along * c * p['stretch']).astype(np.float32)
-        amp = 2.2 * c * p['warp']
-        wx = sample_field(tex['wx'], mx, my) * amp
-        wy = sample_field(tex['wy'], mx, my) * amp
-        turb = sample_field(tex['turb'], mx + wx, my + wy)
-        fine = sample_field(tex['fine'], mx + 0.5 * wx,
-                            my + 0.5 * wy * p['stretch'])
-        endn = sample_field(tex['end'], mx, my)
-
-        # Envelope: Gaussian across the (warped) centreline, a soft start at
-        # the source, slow decay with height and a ragged end.
-        across_w = across + 0.8 * wx / c
-        env = np.exp(-0.5 * across_w**2)
-        env *= smoothstep(-0.01, 0.06, hn)
-        env *= np.exp(-hp / p['decay'])
-        env *= 1 - smoothstep(p['fade'], 1.05, hn + 0.5 * (endn - 0.5))
-        # Billowy body: turbulence pushes the boundary in and out; inside,
-        # density follows the turbulence, with fine wisps at the edges.
-        lo = p['edge']
-        body = smoothstep(
-            lo, lo + p['soft'],
-            env + p['rough'] * (turb - 0.5) + 0.25 * p['rough'] * (fine - 0.5))
-        # Nothing outside the envelope's support (no stray specks).
-        body *= smoothstep(0.0, 0.12, env)
-        ex = (v - length * centre_offset(hp)) / length * 64 + 64
-        eddy = sample_field(tex['eddy'], ex + 0.3 * wx, hn * 96 + 0.3 * wy)
-        dens = body * (1 - p['var'] + p['var'] * turb) * (0.6 + 0.4 * env)
-        dens *= 1 - p['eddy'] + p['eddy'] * eddy
-        peak = float(dens.max())
-        if peak <= 0:
-            return alpha, fields
-        dens = (dens / peak)**p['gamma']
-        alpha[y0:y1, x0:x1] = p['alpha_max'] * dens
-        alpha = cv2.GaussianBlur(alpha, (0, 0), p['blur'])
-        alpha *= 1 - front
-        alpha = np.clip(alpha, 0, 1).astype(np.float32)
-        fields['h'][y0:y1, x0:x1] = hn
-        fields['turb'][y0:y1, x0:x1] = turb
-        fields['dens'][y0:y1, x0:x1] = dens
-        fields['across'][y0:y1, x0:x1] = across
-        return alpha, fields
-
-    def _smoke_colour(self, rng: np.random.Generator, scene: dict, layer: int,
-                      fields: dict) -> np.ndarray:
-        """Smoke colour layer S: white, grey-brown or dark, with shading."""
-        light = scene['light']
-        style = rng.random()
-        if style < self.dark_smoke_prob:
-            base = rng.uniform(0.22, 0.42)
-            tint = np.array([1.06, 1.0, 0.92])
-        elif style < 0.5:
-            base = rng.uniform(0.58, 0.78)
-            tint = np.array([1.06, 1.0, 0.88])
-        else:
-            base = rng.uniform(0.80, 0.96)
-            tint = np.array([1.0, 1.0, 1.0])
-        tint = tint + rng.uniform(-0.03, 0.03, 3)
-        base_col = base * tint * light
-        # Near the fire the smoke is darker and browner.
-        src_col = base_col * np.array([0.95, 0.86, 0.74]) * rng.uniform(
-            0.7, 0.95)
-        mix = smoothstep(0.0, rng.uniform(0.15, 0.5), fields['h'])[..., None]
-        col = src_col[None, None] * (1 - mix) + base_col[None, None] * mix
-        # Billows: lit and shadowed sides, thick parts a little darker.
-        sun = rng.uniform(-1, 1)
-        shade = (1 + rng.uniform(0.25, 0.45) * (fields['turb'] - 0.5) +
-                 0.08 * sun * np.tanh(fields['across']) -
-                 rng.uniform(0.0, 0.15) * fields['dens'])
-        col = col * shade[..., None]
-        # Aerial perspective for distant plumes.
-        hz = scene['haze0'] * (1 - layer / max(len(scene['lines']) - 1, 1))
-        hz = 0.3 * hz**1.4
-        col = col * (1 - hz) + scene['haze'][None, None] * hz
-        return np.clip(col, 0, 1).astype(np.float32)
 
     # ------------------------------------------------------------------
     # Camera model

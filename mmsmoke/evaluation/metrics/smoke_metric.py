@@ -441,6 +441,12 @@ class SmokeMetric(BaseMetric):
                 np.mean([s[1] for s in scores]))
             out[f'{key_prefix}mF1_img'] = float(
                 np.mean([s[0] for s in scores]))
+        # Share of each image's smoke pixels that are found (images with
+        # smoke only): a model that misses small plumes scores ~0 in the
+        # small stratum whatever its IoU elsewhere.
+        recalls = [r['tp'] / r['num_gt'] for r in records if r['num_gt'] > 0]
+        if recalls:
+            out[f'{key_prefix}mRecall_img'] = float(np.mean(recalls))
         out[f'{key_prefix}mMSE_img'] = float(
             np.mean([r['sq_err'] / r['num_valid'] for r in records]))
         if with_count:
@@ -576,7 +582,9 @@ class SmokeMetric(BaseMetric):
         print_log(
             'SmokeMetric summary:\n' + table.get_string(), logger='current')
         if group_rows:
-            cols = ['num_images', 'mF1_img', 'mIoU_img', 'mMSE_img']
+            cols = [
+                'num_images', 'mF1_img', 'mIoU_img', 'mRecall_img', 'mMSE_img'
+            ]
             groups = PrettyTable(field_names=['Size group'] + cols)
             for group, family in group_rows:
                 row = [group]

@@ -66,6 +66,15 @@ class FocusNeck(BaseModule):
         residual (bool): If True the features are weighted as
             ``F * m + F`` (release and paper), else ``F * m``.
             Defaults to True.
+        cascade (bool): Guide the mid resolutions with the finest and the
+            coarsest features (the bidirectional cascade). False is an
+            ablation: ``o8 = conv(F2)`` and ``o16 = conv(F3)`` alone, the
+            side logits ``o4``/``o32`` are still produced (and supervised)
+            but guide nothing. Defaults to True.
+        weight_features (bool): Return the focus-weighted features. False
+            is an ablation: outputs 0..3 are the inputs unchanged, the
+            focus logit is still returned (the separation module needs
+            it). Defaults to True.
         align_corners (bool): ``align_corners`` of every bilinear resize.
             Defaults to False.
         init_cfg (dict | list[dict], optional): Initialisation config.
@@ -83,6 +92,8 @@ class FocusNeck(BaseModule):
                  in_channels: Sequence[int],
                  focus_level: int = 2,
                  residual: bool = True,
+                 cascade: bool = True,
+                 weight_features: bool = True,
                  align_corners: bool = False,
                  init_cfg: OptMultiConfig = None) -> None:
         super().__init__(init_cfg=init_cfg)
@@ -99,16 +110,20 @@ class FocusNeck(BaseModule):
         self.in_channels = in_channels
         self.focus_level = focus_level
         self.residual = residual
+        self.cascade = bool(cascade)
+        self.weight_features = bool(weight_features)
         self.align_corners = align_corners
 
         # high resolution (1/4) -> mid (1/8)
         self.side_high = nn.Conv2d(c1, 1, 1)
-        self.guide_high = nn.Conv2d(c1, c2, 1)
-        self.mid_high = nn.Conv2d(2 * c2, 1, 1)
+        if self.cascade:
+            self.guide_high = nn.Conv2d(c1, c2, 1)
+        self.mid_high = nn.Conv2d((2 if self.cascade else 1) * c2, 1, 1)
         # low resolution (1/32) -> mid (1/16)
         self.side_low = nn.Conv2d(c4, 1, 1)
-        self.guide_low = nn.Conv2d(c4, c3, 1)
-        self.mid_low = nn.Conv2d(2 * c3, 1, 1)
+        if self.cascade:
+            self.guide_low = nn.Conv2d(c4, c3, 1)
+        self.mid_low = nn.Conv2d((2 if self.cascade else 1) * c3, 1, 1)
         # both mid logits -> focus logit
         self.focus_fuse = nn.Conv2d(2, 1, 1)
 
@@ -166,19 +181,25 @@ class FocusNeck(BaseModule):
         f1, f2, f3, f4 = inputs
 
         o4 = self.side_high(f1)
-        q4 = f1 * o4.sigmoid() + f1
-        q4 = self._resize(self.guide_high(q4), f2)
-        o8 = self.mid_high(torch.cat([q4, f2], dim=1))
-
         o32 = self.side_low(f4)
-        q32 = f4 * o32.sigmoid() + f4
-        q32 = self._resize(self.guide_low(q32), f3)
-        o16 = self.mid_low(torch.cat([q32, f3], dim=1))
+        if self.cascade:
+            q4 = f1 * o4.sigmoid() + f1
+            q4 = self._resize(self.guide_high(q4), f2)
+            o8 = self.mid_high(torch.cat([q4, f2], dim=1))
+            q32 = f4 * o32.sigmoid() + f4
+            q32 = self._resize(self.guide_low(q32), f3)
+            o16 = self.mid_low(torch.cat([q32, f3], dim=1))
+        else:
+            o8 = self.mid_high(f2)
+            o16 = self.mid_low(f3)
 
         ref = o8 if self.focus_level == 1 else o16
         focus = self.focus_fuse(
             torch.cat([self._resize(o8, ref),
                        self._resize(o16, ref)], dim=1))
 
-        outs: List[Tensor] = [self.focus_weight(f, focus) for f in inputs]
+        if self.weight_features:
+            outs: List[Tensor] = [self.focus_weight(f, focus) for f in inputs]
+        else:
+            outs = list(inputs)
         return tuple(outs) + (focus, o4, o8, o16, o32)

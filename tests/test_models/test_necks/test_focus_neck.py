@@ -168,3 +168,51 @@ def test_focus_neck_alone_with_stock_head(name, head):
     with torch.no_grad():
         preds = model.predict(inputs, _samples(2, (64, 64)))
     assert preds[0].pred_sem_seg.shape == (64, 64)
+
+
+def test_focus_neck_default_parameters_unchanged():
+    """The ablation switches leave the default module (and its init
+    order, which fixes seeded initial weights) as it was."""
+    neck = FocusNeck(in_channels=[8, 16, 32, 64])
+    assert [n for n, _ in neck.named_parameters()] == [
+        'side_high.weight', 'side_high.bias', 'guide_high.weight',
+        'guide_high.bias', 'mid_high.weight', 'mid_high.bias',
+        'side_low.weight', 'side_low.bias', 'guide_low.weight',
+        'guide_low.bias', 'mid_low.weight', 'mid_low.bias',
+        'focus_fuse.weight', 'focus_fuse.bias'
+    ]
+
+
+def test_focus_neck_without_cascade_and_weighting():
+    """Ablation: no guidance between resolutions, features unchanged."""
+    channels = [8, 16, 32, 64]
+    neck = FocusNeck(
+        in_channels=channels, cascade=False, weight_features=False)
+    assert not hasattr(neck, 'guide_high') and not hasattr(neck, 'guide_low')
+    feats = [f.requires_grad_() for f in _feats(channels, size=32)]
+    outs = neck(feats)
+    assert len(outs) == 9
+    for x, y in zip(feats, outs[:4]):
+        assert y is x
+    # o8 depends on F2 alone: changing F1 leaves it unchanged
+    o8 = outs[6]
+    other = [feats[0] + 1.0] + feats[1:]
+    assert torch.equal(neck(other)[6], o8)
+    assert not torch.equal(neck(other)[5], outs[5])
+    expected = neck.mid_high(feats[1])
+    assert torch.allclose(o8, expected)
+    sum(o.sum() for o in outs[4:]).backward()
+    for p in neck.parameters():
+        assert p.grad is not None
+
+
+def test_focus_neck_weighting_only_switch():
+    channels = [8, 16, 32, 64]
+    neck = FocusNeck(in_channels=channels, weight_features=False)
+    feats = _feats(channels, size=32)
+    outs = neck(feats)
+    for x, y in zip(feats, outs[:4]):
+        assert torch.equal(x, y)
+    # the cascade is still there: o8 depends on F1
+    other = [feats[0] + 1.0] + feats[1:]
+    assert not torch.equal(neck(other)[6], outs[6])

@@ -1,0 +1,178 @@
+"""tools/analysis_tools/benchmark_early_smoke.py: runs, configs, rows."""
+import argparse
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / 'tools' / 'analysis_tools'))
+import benchmark_early_smoke as early  # noqa: E402
+
+CTX = dict(device='CPU test', command='python benchmark.py --test')
+DATA = REPO.parent / 'shared' / 'data' / 'SMOKE5K'
+
+
+def _args(**kw):
+    args = argparse.Namespace(
+        iters=20,
+        train_batch=2,
+        lr=1e-3,
+        workers=0,
+        max_test_images=None,
+        threshold=0.5,
+        save_interval=None,
+        overlay_prob=0.5)
+    for key, value in kw.items():
+        setattr(args, key, value)
+    return args
+
+
+def test_planned_runs():
+    runs = early.planned_runs(list(early.MODELS), 'both', [0, 1])
+    # 6 models x 2 overlay settings, + the seeded pair again with seed 1
+    assert len(runs) == 6 * 2 + 2 * 2
+    assert runs[0] == ('segformer_mit-b0', False, 0)
+    assert runs[1] == ('segformer_mit-b0', True, 0)
+    assert {r for r in runs if r[2] == 1} == {
+        ('segformer_mit-b0', False, 1), ('segformer_mit-b0', True, 1),
+        ('fosp_mit-b0', False, 1), ('fosp_mit-b0', True, 1)
+    }
+    assert early.planned_runs(['transbvm_mit-b0'], 'on', [3]) == [
+        ('transbvm_mit-b0', True, 3)
+    ]
+    with pytest.raises(ValueError, match='unknown'):
+        early.planned_runs(['nope'], 'on', [0])
+    with pytest.raises(ValueError, match='early-overlay'):
+        early.planned_runs(['fosp_mit-b0'], 'sometimes', [0])
+    assert early.run_name('fosp_mit-b0', True, 1) == 'fosp_mit-b0+overlay@seed1'
+    assert early.run_name('fosp_mit-b0', False, 0) == 'fosp_mit-b0'
+
+
+def _types(pipeline):
+    return [t['type'] for t in pipeline]
+
+
+@pytest.mark.parametrize('key', list(early.MODELS))
+@pytest.mark.parametrize('overlay', [False, True])
+def test_build_config(key, overlay, tmp_path):
+    cfg = early.build_config(key, overlay, 7, _args(), str(tmp_path),
+                             str(tmp_path / 'work'))
+    train = cfg.train_dataloader.dataset.pipeline
+    assert ('SyntheticSmokeOverlay' in _types(train)) == overlay
+    if overlay:
+        [t] = [t for t in train if t['type'] == 'SyntheticSmokeOverlay']
+        assert t['prob'] == 0.5
+    assert cfg.randomness.seed == 7
+    assert cfg.train_cfg.max_iters == 20
+    assert cfg.train_dataloader.batch_size == 2
+    assert cfg.train_dataloader.dataset.data_root == str(tmp_path)
+    assert cfg.test_dataloader.dataset.data_root == str(tmp_path)
+    test = cfg.test_dataloader.dataset.pipeline
+    if key == 'segformer_mit-b0_256':
+        assert 'RandomResize' in _types(train)
+        assert cfg.model.data_preprocessor.size == (256, 256)
+        [resize] = [t for t in test if t['type'] == 'Resize']
+        assert resize['scale'] == (256, 256)
+        assert cfg.model.test_cfg.mode == 'whole'
+    else:
+        assert _types(train)[2:4] == ['RandomRescale', 'SmokeAwareCrop']
+        [resize] = [t for t in test if t['type'] == 'Resize']
+        assert resize['scale_factor'] == 1.0  # native resolution
+        assert cfg.model.test_cfg.mode == 'slide'
+    if key == 'fosp_mit-b0_no-focus':
+        assert cfg.model.neck.cascade is False
+        assert cfg.model.neck.weight_features is False
+    if key == 'fosp_mit-b0_no-sep':
+        assert cfg.model.separation is None
+        assert cfg.model.decode_head.fg_index is None
+
+
+@pytest.mark.parametrize('key', ['fosp_mit-b0_no-focus', 'fosp_mit-b0_no-sep'])
+def test_ablated_fosp_trains(key, tmp_path):
+    """The ablations build and give finite losses with gradients."""
+    from mmseg.registry import MODELS
+    from mmseg.structures import SegDataSample
+    from mmengine.structures import PixelData
+    from mmseg.utils import register_all_modules
+    register_all_modules(init_default_scope=False)
+    cfg = early.build_config(key, False, 0, _args(), str(tmp_path),
+                             str(tmp_path / 'work'))
+    cfg.model.data_preprocessor.size = (64, 64)
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    model.train()
+    samples = []
+    for _ in range(2):
+        sample = SegDataSample()
+        label = torch.zeros(1, 64, 64, dtype=torch.long)
+        label[:, 20:30, 20:40] = 1
+        sample.gt_sem_seg = PixelData(data=label)
+        sample.set_metainfo(
+            dict(img_shape=(64, 64), ori_shape=(64, 64), pad_shape=(64, 64)))
+        samples.append(sample)
+    inputs = torch.randn(2, 3, 64, 64)
+    losses = model.loss(inputs, samples)
+    total = sum(v for k, v in losses.items() if k.endswith('loss') or
+                k.startswith('loss') or '.loss' in k)
+    assert torch.isfinite(total)
+    total.backward()
+    grads = [p.grad for p in model.backbone.parameters() if p.requires_grad]
+    assert any(g is not None and g.abs().sum() > 0 for g in grads)
+
+
+def _result(fbeta, small=0.1):
+    return dict(
+        metrics={
+            'Fbeta_max': fbeta,
+            'IoU': 0.5,
+            'small.mIoU_img': small,
+            'small.num_images': 242.0,
+            'num_images': 400.0
+        },
+        train_s=100.0,
+        test_s=10.0)
+
+
+def test_rows_pair_difference_and_best():
+    results = {
+        ('segformer_mit-b0', False, 0): _result(0.50),
+        ('segformer_mit-b0', False, 1): _result(0.52),
+        ('fosp_mit-b0', False, 0): _result(0.55, small=0.3),
+        ('fosp_mit-b0', False, 1): _result(0.56),
+        ('segformer_mit-b0_256', False, 0): _result(0.90),
+    }
+    rows = early.run_rows(results, CTX, dict(iters=20))
+    by = {(r['name'], r['metric']): r for r in rows}
+    fosp = by[('FoSp MiT-B0, seed 0', 'Fbeta_max')]
+    assert fosp['baseline'] == 0.50
+    assert fosp['ratio'] == pytest.approx(0.05)
+    small = by[('FoSp MiT-B0, seed 0', 'small.mIoU_img')]
+    assert small['goal'] == 'value >= 0.25' and small['goal_met'] is True
+    assert small['details']['num_images'] == 242.0
+    pair = [r for r in rows if r['metric'].startswith('Fbeta_max difference')]
+    assert len(pair) == 1
+    assert pair[0]['value'] == pytest.approx(0.045)
+    assert pair[0]['goal_met'] is True
+    spread = [r for r in rows if r['metric'] == 'Fbeta_max mean over seeds']
+    assert {r['name'] for r in spread} == {
+        'SegFormer MiT-B0, seeds [0, 1]', 'FoSp MiT-B0, seeds [0, 1]'
+    }
+    seg = [r for r in spread if r['name'].startswith('SegFormer')][0]
+    assert seg['details']['spread'] == pytest.approx(0.02)
+    # the "before" recipe is not a candidate for the best light model
+    [best] = [r for r in rows if r['name'].startswith('best light model')]
+    assert best['value'] == 0.56 and best['goal_met'] is False
+    table = '\n'.join(early.render_table(rows))
+    assert 'FoSp MiT-B0, seed 1' in table and '0.560' in table
+
+
+def test_suite_refuses_a_missing_data_root(tmp_path):
+    args = _args(
+        data_root=str(tmp_path),
+        early_models=['segformer_mit-b0'],
+        early_overlay='off',
+        early_seeds=[0])
+    with pytest.raises(FileNotFoundError, match='SMOKE5K'):
+        early.suite_early_smoke(args, CTX)

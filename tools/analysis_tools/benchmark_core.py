@@ -1,0 +1,265 @@
+"""Rows, goals and the train-then-test runner shared by the benchmark suites.
+
+``benchmark.py`` (the command line and the report) and the suite modules
+next to it import from here, so that a suite in its own file needs nothing
+from the command-line module.
+"""
+import glob
+import json
+import math
+import os
+import os.path as osp
+import re
+import subprocess
+import sys
+import time
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+
+REPO = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
+GOAL_PATTERN = re.compile(r'^(value|ratio)\s*(<=|>=|<|>)\s*([-+0-9.eE]+)$')
+
+
+def log(msg: str) -> None:
+    """Progress line on stderr (the rows go to the report)."""
+    print(f'[benchmark] {msg}', file=sys.stderr, flush=True)
+
+
+def check_goal(goal: Optional[str], value: Optional[float],
+               ratio: Optional[float]) -> Optional[bool]:
+    """Whether a row meets its goal.
+
+    Args:
+        goal (str, optional): ``'<value|ratio> <op> <number>'`` with op one
+            of ``<=``, ``>=``, ``<``, ``>``, e.g. ``'ratio <= 1.3'``.
+        value (float, optional): The row's value.
+        ratio (float, optional): The row's ratio.
+
+    Returns:
+        bool | None: None when there is no goal or the quantity is missing
+        or not finite.
+    """
+    if goal is None:
+        return None
+    match = GOAL_PATTERN.match(goal.strip())
+    if match is None:
+        raise ValueError(f'goal {goal!r} is not "<value|ratio> <op> <number>"')
+    quantity = value if match.group(1) == 'value' else ratio
+    if quantity is None or not math.isfinite(float(quantity)):
+        return None
+    target = float(match.group(3))
+    quantity = float(quantity)
+    return {
+        '<=': quantity <= target,
+        '>=': quantity >= target,
+        '<': quantity < target,
+        '>': quantity > target,
+    }[match.group(2)]
+
+
+def clean_value(value):
+    """JSON-safe number: NaN and inf become None, numpy scalars floats."""
+    if isinstance(value, (np.floating, np.integer)):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def make_row(suite: str,
+             name: str,
+             metric: str,
+             value: Optional[float],
+             unit: str,
+             ctx: dict,
+             baseline: Optional[float] = None,
+             ratio: Optional[float] = None,
+             ratio_def: Optional[str] = None,
+             baseline_name: Optional[str] = None,
+             goal: Optional[str] = None,
+             assess: bool = True,
+             note: Optional[str] = None,
+             settings: Optional[dict] = None,
+             details: Optional[dict] = None) -> dict:
+    """One result row.
+
+    Args:
+        suite (str): Suite that produced it.
+        name (str): What was measured (model, configuration).
+        metric (str): The quantity.
+        value (float, optional): Its value.
+        unit (str): Unit of ``value`` and ``baseline``.
+        ctx (dict): Run context with ``device`` and ``command``.
+        baseline (float, optional): The compared value.
+        ratio (float, optional): Their ratio, as ``ratio_def`` says.
+        ratio_def (str, optional): How ``ratio`` is computed.
+        baseline_name (str, optional): What ``baseline`` measures.
+        goal (str, optional): See :func:`check_goal`.
+        assess (bool): False keeps the goal visible but leaves
+            ``goal_met`` None (e.g. an untrained model).
+        note (str, optional): Plain-language remark shown in the table.
+        settings (dict, optional): Sizes, batch, repeats, ...
+        details (dict, optional): Further measured numbers.
+
+    Returns:
+        dict: The row.
+    """
+    row = dict(
+        suite=suite,
+        name=name,
+        metric=metric,
+        value=clean_value(value),
+        baseline=clean_value(baseline),
+        ratio=clean_value(ratio),
+        unit=unit,
+        device=ctx['device'],
+        command=ctx['command'],
+        goal=goal,
+        goal_met=check_goal(goal, value, ratio) if assess else None)
+    if ratio_def:
+        row['ratio_def'] = ratio_def
+    if baseline_name:
+        row['baseline_name'] = baseline_name
+    if note:
+        row['note'] = note
+    row['settings'] = dict(settings or {})
+    if details:
+        row['details'] = {k: clean_value(v) for k, v in details.items()}
+    return row
+
+
+def run_logged(cmd: List[str], log_path: str) -> float:
+    """Run ``cmd`` from the repository root, output to ``log_path``.
+
+    Returns:
+        float: Wall time in seconds.
+
+    Raises:
+        RuntimeError: On a non-zero exit, with the log's tail.
+    """
+    start = time.perf_counter()
+    with open(log_path, 'w') as log_file:
+        proc = subprocess.run(
+            cmd, stdout=log_file, stderr=subprocess.STDOUT, cwd=REPO)
+    if proc.returncode != 0:
+        with open(log_path) as f:
+            tail = f.read()[-3000:]
+        raise RuntimeError(f'{" ".join(cmd)} failed with exit code '
+                           f'{proc.returncode}; log {log_path}:\n{tail}')
+    return time.perf_counter() - start
+
+
+def run_test(cfg_path: str,
+             ckpt: str,
+             test_dir: str,
+             log_path: str,
+             extra: Sequence[str] = ()) -> dict:
+    """Run ``tools/test.py`` and return the metrics it wrote."""
+    started = time.time()
+    run_logged([
+        sys.executable,
+        osp.join(REPO, 'tools', 'test.py'), cfg_path, ckpt, '--work-dir',
+        test_dir, *extra
+    ], log_path)
+    found = [
+        p for p in glob.glob(osp.join(test_dir, '*', '*.json'))
+        if osp.getmtime(p) >= started - 1
+    ]
+    if not found:
+        raise FileNotFoundError(f'{test_dir}: the test run wrote no '
+                                'metrics file')
+    with open(max(found, key=osp.getmtime)) as f:
+        return json.load(f)
+
+
+def train_and_test(cfg,
+                   work: str,
+                   iters: int,
+                   stamp: dict,
+                   resume: bool = False,
+                   skip_existing: bool = False,
+                   extra_tests: Optional[Dict[str, List[str]]] = None,
+                   name: str = '') -> dict:
+    """Train a config with ``tools/train.py``, test it with ``tools/test.py``.
+
+    The metrics are kept in ``<work>/benchmark_result.json`` with
+    ``stamp``; with ``skip_existing`` a final checkpoint is re-used, and so
+    are its metrics when the stamp and the checkpoint are unchanged.
+
+    Args:
+        cfg (Config): The complete config; ``cfg.work_dir`` is ``work``.
+        work (str): The work directory.
+        iters (int): The training length (names the final checkpoint).
+        stamp (dict): What makes two runs the same (budget, data, seed).
+        resume (bool): Continue from ``<work>/last_checkpoint`` if present.
+        skip_existing (bool): Re-use a final checkpoint.
+        extra_tests (dict[str, list[str]], optional): Further tests of the
+            same checkpoint: name -> extra ``tools/test.py`` arguments.
+        name (str): Name for the progress lines.
+
+    Returns:
+        dict: ``metrics``, ``extra_metrics`` (name -> metrics),
+        ``train_s`` (None when re-used or resumed) and ``checkpoint``.
+    """
+    extra_tests = dict(extra_tests or {})
+    os.makedirs(work, exist_ok=True)
+    cfg_path = osp.join(work, 'benchmark_config.py')
+    ckpt = osp.join(work, f'iter_{iters}.pth')
+    result_path = osp.join(work, 'benchmark_result.json')
+    reuse = skip_existing and osp.isfile(ckpt)
+    if reuse and osp.isfile(result_path):
+        with open(result_path) as f:
+            cached = json.load(f)
+        if cached.get('stamp') == stamp and cached.get(
+                'checkpoint_mtime') == osp.getmtime(ckpt) and set(
+                    cached['result'].get('extra_metrics', {})) == set(
+                        extra_tests):
+            log(f'{name}: re-using {result_path}')
+            return cached['result']
+    cfg.dump(cfg_path)
+    train_s = None
+    if not reuse:
+        log(f'{name}: training ({iters} iterations), log {work}/train.log')
+        cmd = [
+            sys.executable,
+            osp.join(REPO, 'tools', 'train.py'), cfg_path, '--work-dir', work
+        ]
+        log_name = 'train.log'
+        resumed = resume and osp.isfile(osp.join(work, 'last_checkpoint'))
+        if resumed:
+            # mmengine resumes from the checkpoint named in last_checkpoint
+            log(f'{name}: resuming from the last checkpoint')
+            cmd.append('--resume')
+            log_name = f'train_resumed_{int(time.time())}.log'
+        train_s = run_logged(cmd, osp.join(work, log_name))
+        if resumed:
+            train_s = None  # only the resumed part was timed
+    if not osp.isfile(ckpt):
+        raise FileNotFoundError(f'{ckpt}: training wrote no checkpoint')
+    log(f'{name}: testing, log {work}/test.log')
+    started = time.perf_counter()
+    metrics = run_test(cfg_path, ckpt, osp.join(work, 'test'),
+                       osp.join(work, 'test.log'))
+    test_s = time.perf_counter() - started
+    extra_metrics = {}
+    for test_name, test_args in extra_tests.items():
+        log(f'{name}: testing ({test_name}), log {work}/test_{test_name}.log')
+        extra_metrics[test_name] = run_test(
+            cfg_path, ckpt, osp.join(work, f'test_{test_name}'),
+            osp.join(work, f'test_{test_name}.log'), test_args)
+    result = dict(
+        metrics=metrics,
+        extra_metrics=extra_metrics,
+        train_s=train_s,
+        test_s=test_s,
+        checkpoint=ckpt)
+    with open(result_path, 'w') as f:
+        json.dump(
+            dict(
+                stamp=stamp,
+                checkpoint_mtime=osp.getmtime(ckpt),
+                result=result),
+            f,
+            indent=2)
+    return result

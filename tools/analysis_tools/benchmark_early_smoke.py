@@ -1,0 +1,530 @@
+"""The ``early_smoke`` suite of ``benchmark.py``: what finds small smoke.
+
+Every run trains one model from scratch on the real SMOKE5K training
+images (1,057) with ``tools/train.py`` at one budget, and tests it with
+``tools/test.py`` on the SMOKE5K test images at their native resolution
+(whole images; frames over 640x640 in 640x640 windows). The models:
+
+* ``segformer_mit-b0``: SegFormer MiT-B0, the baseline;
+* ``fosp_mit-b0``: light FoSp;
+* ``fosp_mit-b0_no-focus``: light FoSp without Focus: no bidirectional
+  cascade and no focus-weighted features (``FocusNeck(cascade=False,
+  weight_features=False)``); a focus logit is still predicted from the mid
+  features because the separation inpaints the region it marks;
+* ``fosp_mit-b0_no-sep``: light FoSp without Separation (no separation
+  module, no foreground branch in the head);
+* ``transbvm_mit-b0``: light Transmission-BVM;
+* ``segformer_mit-b0_256``: SegFormer MiT-B0 with the earlier recipe
+  (random 256x256 crops of images squashed to 256-512, tested squashed to
+  256x256), the "before" row.
+
+Every model except the last uses the early-smoke recipe
+(``configs/_base_/datasets/smoke5k_native.py``): native-resolution crops
+(x U(0.75, 1.25)), ``SmokeAwareCrop``, native-resolution testing. Each runs
+without and with ``SyntheticSmokeOverlay`` (``+overlay``), and with the
+seeds asked for (``@seed1``).
+
+Each finished run is kept in ``<work dir>/<run>/benchmark_result.json``,
+and the suite hands its rows to the report after every run, so an
+interrupted suite loses at most the run in progress; ``--resume``
+continues that run from its last checkpoint.
+"""
+import os.path as osp
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+from benchmark_core import REPO, log, make_row, train_and_test
+from fosp_complexity import load_offline_config
+
+SUITE = 'early_smoke'
+#: Config of each model family.
+CONFIGS = {
+    'segformer':
+    'configs/segformer/segformer_mit-b0_1xb4-4k_smoke5k-native-384x384.py',
+    'fosp': 'configs/fosp/fosp_mit-b0_1xb4-4k_smoke5k-native-384x384.py',
+    'transbvm':
+    'configs/transbvm/transbvm_mit-b0_1xb4-4k_smoke5k-native-384x384.py',
+}
+#: Models: key -> (label, family, variant).
+MODELS: Dict[str, Tuple[str, str, Optional[str]]] = {
+    'segformer_mit-b0': ('SegFormer MiT-B0', 'segformer', None),
+    'fosp_mit-b0': ('FoSp MiT-B0', 'fosp', None),
+    'fosp_mit-b0_no-focus':
+    ('FoSp MiT-B0 without Focus', 'fosp', 'no_focus'),
+    'fosp_mit-b0_no-sep': ('FoSp MiT-B0 without Separation', 'fosp', 'no_sep'),
+    'transbvm_mit-b0': ('Trans-BVM MiT-B0', 'transbvm', None),
+    'segformer_mit-b0_256':
+    ('SegFormer MiT-B0, 256x256 recipe (before)', 'segformer', 'squash256'),
+}
+#: The pair run with every seed of ``--early-seeds``; the others use the
+#: first seed only.
+SEEDED_PAIR = ('segformer_mit-b0', 'fosp_mit-b0')
+#: Metrics reported per run (SmokeMetric keys).
+METRICS = ('Fbeta_max', 'Fbeta_adp', 'MAE', 'IoU', 'F1', 'mIoU_img',
+           'small.mIoU_img', 'medium.mIoU_img', 'large.mIoU_img',
+           'small.mRecall_img', 'medium.mRecall_img', 'large.mRecall_img')
+#: Goals of the suite on single runs.
+GOALS = {
+    'small.mIoU_img': 'value >= 0.25',
+    'medium.mIoU_img': 'value >= 0.4',
+}
+#: Goal on the mean over seeds of light FoSp minus SegFormer-B0 Fbeta_max.
+PAIR_GOAL = 'value >= 0.03'
+#: Goal of the best light model.
+BEST_GOAL = 'value >= 0.7'
+
+SQUASH_META_KEYS = ('img_path', 'seg_map_path', 'ori_shape', 'img_shape',
+                    'pad_shape', 'scale_factor', 'flip', 'flip_direction',
+                    'reduce_zero_label', 'size_group')
+
+
+def run_name(key: str, overlay: bool, seed: int) -> str:
+    """Name of a run (its work-dir name)."""
+    name = key + ('+overlay' if overlay else '')
+    return name + (f'@seed{seed}' if seed else '')
+
+
+def run_label(key: str, overlay: bool, seed: int) -> str:
+    """Human-readable name of a run."""
+    label = MODELS[key][0]
+    if overlay:
+        label += ' + SyntheticSmokeOverlay'
+    return label + f', seed {seed}'
+
+
+def planned_runs(models: Sequence[str], overlay: str,
+                 seeds: Sequence[int]) -> List[Tuple[str, bool, int]]:
+    """The ``(model, overlay, seed)`` runs of the suite, in run order.
+
+    Args:
+        models (Sequence[str]): Keys of :data:`MODELS`.
+        overlay (str): 'off', 'on' or 'both'.
+        seeds (Sequence[int]): Seeds; the models of :data:`SEEDED_PAIR`
+            run with each, the others with the first.
+
+    Returns:
+        list[tuple[str, bool, int]]: The runs.
+    """
+    unknown = [m for m in models if m not in MODELS]
+    if unknown:
+        raise ValueError(f'--early-models: unknown {unknown}; choose from '
+                         f'{sorted(MODELS)}')
+    if overlay not in ('off', 'on', 'both'):
+        raise ValueError(f"--early-overlay must be 'off', 'on' or 'both', "
+                         f'got {overlay!r}')
+    if not seeds:
+        raise ValueError('--early-seeds: give at least one seed')
+    flags = {'off': (False, ), 'on': (True, ), 'both': (False, True)}[overlay]
+    runs = []
+    for seed_i, seed in enumerate(seeds):
+        for key in models:
+            if seed_i and key not in SEEDED_PAIR:
+                continue
+            for flag in flags:
+                runs.append((key, flag, int(seed)))
+    return runs
+
+
+def _squash256(cfg) -> None:
+    """The earlier recipe: 256x256 squashed training and testing."""
+    crop = (256, 256)
+    cfg.model.data_preprocessor.size = crop
+    cfg.model.test_cfg = dict(mode='whole')
+    overlay = [
+        t for t in cfg.train_dataloader.dataset.pipeline
+        if t['type'] == 'SyntheticSmokeOverlay'
+    ]
+    cfg.train_dataloader.dataset.pipeline = [
+        dict(type='LoadSmokeImageFromFile'),
+        dict(type='LoadSmokeAnnotations'),
+        dict(
+            type='RandomResize',
+            scale=crop,
+            ratio_range=(1.0, 2.0),
+            keep_ratio=False),
+        dict(type='RandomCrop', crop_size=crop), *overlay,
+        dict(type='RandomFlip', prob=0.5),
+        dict(type='PackSegInputs')
+    ]
+    cfg.test_dataloader.dataset.pipeline = [
+        dict(type='LoadSmokeImageFromFile'),
+        dict(type='Resize', scale=crop, keep_ratio=False),
+        dict(type='LoadSmokeAnnotations'),
+        dict(type='PackSegInputs', meta_keys=SQUASH_META_KEYS)
+    ]
+    cfg.tta_pipeline = [
+        dict(type='LoadSmokeImageFromFile'),
+        dict(
+            type='TestTimeAug',
+            transforms=[
+                [
+                    dict(
+                        type='Resize',
+                        scale=(int(crop[0] * r), int(crop[1] * r)),
+                        keep_ratio=False) for r in (0.75, 1.0, 1.25)
+                ],
+                [
+                    dict(type='RandomFlip', prob=0., direction='horizontal'),
+                    dict(type='RandomFlip', prob=1., direction='horizontal')
+                ],
+                [dict(type='LoadSmokeAnnotations')],
+                [dict(type='PackSegInputs', meta_keys=SQUASH_META_KEYS)],
+            ])
+    ]
+
+
+def _apply_variant(cfg, variant: Optional[str]) -> None:
+    if variant is None:
+        return
+    if variant == 'no_focus':
+        cfg.model.neck.update(cascade=False, weight_features=False)
+    elif variant == 'no_sep':
+        cfg.model.separation = None
+        cfg.model.decode_head.fg_index = None
+    elif variant == 'squash256':
+        _squash256(cfg)
+    else:
+        raise ValueError(f'unknown early_smoke variant {variant!r}')
+
+
+def _set_overlay(cfg, overlay: bool, prob: float) -> None:
+    pipeline = cfg.train_dataloader.dataset.pipeline
+    found = [t for t in pipeline if t['type'] == 'SyntheticSmokeOverlay']
+    if not found:
+        raise ValueError('the early_smoke configs must list '
+                         'SyntheticSmokeOverlay in their train pipeline '
+                         '(configs/_base_/datasets/smoke5k_native.py)')
+    if overlay:
+        for t in found:
+            t['prob'] = prob
+    else:
+        cfg.train_dataloader.dataset.pipeline = [
+            t for t in pipeline if t['type'] != 'SyntheticSmokeOverlay'
+        ]
+
+
+def build_config(key: str, overlay: bool, seed: int, args, data_root: str,
+                 work_dir: str):
+    """The training/test config of one run.
+
+    Args:
+        key (str): A key of :data:`MODELS`.
+        overlay (bool): Train with ``SyntheticSmokeOverlay``.
+        seed (int): Random seed of the run.
+        args (argparse.Namespace): The budget (``iters``, ``train_batch``,
+            ``lr``, ``workers``, ``max_test_images``, ``threshold``,
+            ``save_interval``, ``overlay_prob``).
+        data_root (str): The SMOKE5K folder ({train,test}/{img,gt}).
+        work_dir (str): The run's work directory.
+
+    Returns:
+        Config: The config.
+    """
+    _, family, variant = MODELS[key]
+    cfg = load_offline_config(osp.join(REPO, CONFIGS[family]))
+    _set_overlay(cfg, overlay, args.overlay_prob)
+    _apply_variant(cfg, variant)
+    for loader in (cfg.train_dataloader, cfg.test_dataloader):
+        loader.dataset.data_root = data_root
+        loader.num_workers = args.workers
+        loader.persistent_workers = args.workers > 0
+    cfg.train_dataloader.batch_size = args.train_batch
+    if args.max_test_images:
+        cfg.test_dataloader.dataset['indices'] = args.max_test_images
+    cfg.test_evaluator = dict(
+        type='SmokeMetric',
+        threshold=args.threshold,
+        return_reliability_bins=False)
+    cfg.val_dataloader = None
+    cfg.val_evaluator = None
+    cfg.val_cfg = None
+    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=args.iters)
+    cfg.optim_wrapper.optimizer.lr = args.lr
+    warm = max(1, min(50, args.iters // 6))
+    cfg.param_scheduler = [
+        dict(
+            type='LinearLR',
+            start_factor=1e-3,
+            by_epoch=False,
+            begin=0,
+            end=warm)
+    ]
+    if args.iters > warm:
+        cfg.param_scheduler.append(
+            dict(
+                type='PolyLR',
+                eta_min=0.0,
+                power=1.0,
+                begin=warm,
+                end=args.iters,
+                by_epoch=False))
+    cfg.default_hooks.logger = dict(
+        type='LoggerHook',
+        interval=max(1, min(50, args.iters // 10)),
+        log_metric_by_epoch=False)
+    cfg.default_hooks.checkpoint = dict(
+        type='CheckpointHook',
+        by_epoch=False,
+        interval=min(args.iters, args.save_interval or args.iters),
+        max_keep_ckpts=1)
+    cfg.randomness = dict(seed=seed)
+    cfg.work_dir = work_dir
+    return cfg
+
+
+def budget(args) -> dict:
+    """The budget shared by every run."""
+    return dict(
+        iters=args.iters,
+        batch=args.train_batch,
+        crop='384x384 at native scale x U(0.75, 1.25) (before: 256x256)',
+        test='native resolution, 640x640 windows (before: 256x256)',
+        init='from scratch',
+        optimizer=f'AdamW lr {args.lr:g}, wd 0.01',
+        schedule='linear warm-up, poly',
+        overlay_prob=args.overlay_prob,
+        test_images=args.max_test_images or 'all',
+        threshold=args.threshold)
+
+
+def _metric(result: Optional[dict], name: str) -> Optional[float]:
+    if result is None:
+        return None
+    value = result['metrics'].get(name)
+    return float(value) if isinstance(value, (int, float)) else None
+
+
+def run_rows(results: Dict[Tuple[str, bool, int], dict], ctx: dict,
+             settings: dict) -> List[dict]:
+    """Rows of every finished run, plus the seed and pair summaries."""
+    rows = []
+    for (key, overlay, seed), res in results.items():
+        base = None
+        if key.startswith('fosp_'):
+            base = results.get(('segformer_mit-b0', overlay, seed))
+        for name in METRICS:
+            value = _metric(res, name)
+            if value is None:
+                continue
+            baseline = _metric(base, name)
+            goal = GOALS.get(name)
+            rows.append(
+                make_row(
+                    SUITE,
+                    run_label(key, overlay, seed),
+                    name,
+                    value,
+                    '',
+                    ctx,
+                    baseline=baseline,
+                    baseline_name=(run_label('segformer_mit-b0', overlay,
+                                             seed)
+                                   if baseline is not None else None),
+                    ratio=(value - baseline
+                           if baseline is not None else None),
+                    ratio_def=('value - baseline'
+                               if baseline is not None else None),
+                    goal=goal,
+                    settings=dict(settings, run=run_name(key, overlay,
+                                                         seed)),
+                    details=dict(
+                        train_s=res.get('train_s'),
+                        test_s=res.get('test_s'),
+                        num_images=res['metrics'].get(
+                            name.split('.')[0] + '.num_images'
+                            if '.' in name else 'num_images'))))
+    rows += _summary_rows(results, ctx, settings)
+    return rows
+
+
+def _summary_rows(results: Dict[Tuple[str, bool, int], dict], ctx: dict,
+                  settings: dict) -> List[dict]:
+    rows = []
+    for overlay in (False, True):
+        per_model = {}
+        for key in SEEDED_PAIR:
+            values = {
+                seed: _metric(res, 'Fbeta_max')
+                for (k, o, seed), res in results.items()
+                if k == key and o == overlay
+            }
+            values = {s: v for s, v in values.items() if v is not None}
+            if len(values) < 2:
+                continue
+            per_model[key] = values
+            vals = list(values.values())
+            rows.append(
+                make_row(
+                    SUITE,
+                    run_label(key, overlay, 0).rsplit(', seed', 1)[0] +
+                    f', seeds {sorted(values)}',
+                    'Fbeta_max mean over seeds',
+                    sum(vals) / len(vals),
+                    '',
+                    ctx,
+                    settings=settings,
+                    details=dict(
+                        min=min(vals),
+                        max=max(vals),
+                        spread=max(vals) - min(vals))))
+        if len(per_model) == 2:
+            seeds = sorted(
+                set(per_model['fosp_mit-b0'])
+                & set(per_model['segformer_mit-b0']))
+            if len(seeds) >= 2:
+                diffs = [
+                    per_model['fosp_mit-b0'][s] -
+                    per_model['segformer_mit-b0'][s] for s in seeds
+                ]
+                rows.append(
+                    make_row(
+                        SUITE,
+                        'FoSp MiT-B0 - SegFormer MiT-B0' +
+                        (' (+ overlay)' if overlay else '') +
+                        f', seeds {seeds}',
+                        'Fbeta_max difference, mean over seeds',
+                        sum(diffs) / len(diffs),
+                        '',
+                        ctx,
+                        goal=PAIR_GOAL,
+                        settings=settings,
+                        details=dict(min=min(diffs), max=max(diffs))))
+    best = max(((run, _metric(res, 'Fbeta_max'))
+                for run, res in results.items()
+                if _metric(res, 'Fbeta_max') is not None
+                and MODELS[run[0]][2] != 'squash256'),
+               key=lambda item: item[1],
+               default=None)
+    if best is not None:
+        rows.append(
+            make_row(
+                SUITE,
+                'best light model: ' + run_label(*best[0]),
+                'Fbeta_max',
+                best[1],
+                '',
+                ctx,
+                goal=BEST_GOAL,
+                settings=settings))
+    return rows
+
+
+def suite_early_smoke(args,
+                      ctx: dict,
+                      save_rows: Optional[Callable[[List[dict]],
+                                                   None]] = None
+                      ) -> List[dict]:
+    """Train and test every planned run; rows after each run.
+
+    Args:
+        args (argparse.Namespace): Command-line arguments.
+        ctx (dict): Run context (``device``, ``command``).
+        save_rows (callable, optional): Called with the rows so far after
+            every finished run, so that the report keeps them even if a
+            later run fails or is stopped.
+
+    Returns:
+        list[dict]: The rows.
+    """
+    data_root = osp.join(args.data_root, 'SMOKE5K')
+    for sub in ('train/img', 'train/gt', 'test/img', 'test/gt'):
+        if not osp.isdir(osp.join(data_root, sub)):
+            raise FileNotFoundError(
+                f'{osp.join(data_root, sub)}: SMOKE5K folder not found; set '
+                '--data-root to the folder that holds SMOKE5K/')
+    runs = planned_runs(args.early_models, args.early_overlay,
+                        args.early_seeds)
+    settings = budget(args)
+    results: Dict[Tuple[str, bool, int], dict] = {}
+    rows: List[dict] = []
+    for key, overlay, seed in runs:
+        name = run_name(key, overlay, seed)
+        work = osp.abspath(osp.join(args.early_work_dir, name))
+        cfg = build_config(key, overlay, seed, args, data_root, work)
+        stamp = dict(settings, data_root=data_root, seed=seed, run=name)
+        try:
+            results[(key, overlay, seed)] = train_and_test(
+                cfg,
+                work,
+                args.iters,
+                stamp,
+                resume=args.resume,
+                skip_existing=args.skip_existing,
+                name=f'{SUITE}: {name}')
+        except Exception as exc:  # keep the other runs' rows
+            log(f'{SUITE}: {name} failed: {exc}')
+            if not args.early_keep_going:
+                raise
+            continue
+        rows = run_rows(results, ctx, settings)
+        if save_rows is not None:
+            save_rows(rows)
+    return rows
+
+
+def render_table(rows: List[dict]) -> List[str]:
+    """Markdown table: one line per run, the metrics as columns."""
+    cols = [
+        ('Fbeta_max', 'Fβ-max'), ('Fbeta_adp', 'Fβ-adp'), ('MAE', 'MAE'),
+        ('IoU', 'IoU'), ('F1', 'F1'), ('small.mIoU_img', 'IoU small'),
+        ('medium.mIoU_img', 'IoU medium'), ('large.mIoU_img', 'IoU large'),
+        ('small.mRecall_img', 'recall small'),
+        ('medium.mRecall_img', 'recall medium'),
+        ('large.mRecall_img', 'recall large')
+    ]
+    table: Dict[str, Dict[str, dict]] = {}
+    for row in rows:
+        if row['metric'] in dict(cols):
+            table.setdefault(row['name'], {})[row['metric']] = row
+    lines = [
+        '| run | ' + ' | '.join(c[1] for c in cols) + ' | train s |',
+        '|---' * (len(cols) + 2) + '|'
+    ]
+    for name, by_metric in table.items():
+        cells = []
+        for key, _ in cols:
+            row = by_metric.get(key)
+            cells.append('' if row is None or row['value'] is None else
+                         f'{row["value"]:.3f}')
+        any_row = next(iter(by_metric.values()))
+        train_s = any_row.get('details', {}).get('train_s')
+        cells.append('' if train_s is None else f'{train_s:.0f}')
+        lines.append(f'| {name} | ' + ' | '.join(cells) + ' |')
+    lines.append('')
+    return lines
+
+
+def add_arguments(parser) -> None:
+    """The suite's command-line options."""
+    group = parser.add_argument_group(
+        'early_smoke (also uses --data-root, --iters, --train-batch, --lr, '
+        '--workers, --max-test-images, --threshold, --save-interval, '
+        '--resume, --skip-existing)')
+    group.add_argument(
+        '--early-models',
+        nargs='+',
+        default=list(MODELS),
+        help=f'models of the suite, from {list(MODELS)}')
+    group.add_argument(
+        '--early-overlay',
+        choices=('off', 'on', 'both'),
+        default='both',
+        help='train without and/or with SyntheticSmokeOverlay')
+    group.add_argument(
+        '--early-seeds',
+        nargs='+',
+        type=int,
+        default=[0, 1],
+        help='seeds; the SegFormer/FoSp pair runs with each, the other '
+        'models with the first')
+    group.add_argument(
+        '--overlay-prob',
+        type=float,
+        default=0.5,
+        help='probability of SyntheticSmokeOverlay in the +overlay runs')
+    group.add_argument(
+        '--early-work-dir', default='work_dirs/benchmark_early_smoke')
+    group.add_argument(
+        '--early-keep-going',
+        action='store_true',
+        help='log a failed run and go on with the next')
+
