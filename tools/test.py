@@ -5,6 +5,7 @@ Example::
     python tools/test.py CONFIG CHECKPOINT
     python tools/test.py CONFIG CHECKPOINT --out work_dirs/pred \
         --show-dir work_dirs/vis
+    python tools/test.py CONFIG CHECKPOINT --compile
 """
 import argparse
 import os
@@ -48,6 +49,13 @@ def parse_args() -> argparse.Namespace:
         help='job launcher')
     parser.add_argument(
         '--tta', action='store_true', help='test time augmentation')
+    parser.add_argument(
+        '--compile',
+        action='store_true',
+        help='torch.compile the model parts (backbone, neck, heads) for '
+        'testing; torch.compile options come from the config key `compile` '
+        'when it is a dict, e.g. --cfg-options compile.mode=max-autotune '
+        '(see docs/gpu.md)')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
     if 'LOCAL_RANK' not in os.environ:
@@ -131,6 +139,15 @@ def main() -> None:
     prepare_cpu_distributed(cfg, args.launcher)
 
     runner = Runner.from_cfg(cfg)
+    if args.compile:
+        # mmengine 0.10.7 reads `compile` in Runner.train() only.
+        from mmsmoke.engine import compile_submodules
+        options = cfg.get('compile', None)
+        options = dict(options) if isinstance(options, dict) else None
+        parts = compile_submodules(runner.model, options)
+        runner.logger.info(f'--compile: torch.compile on {", ".join(parts)} '
+                           f'with {options or "torch defaults"}; the first '
+                           'batches of each input shape are slow')
     runner.test()
 
 

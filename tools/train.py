@@ -4,6 +4,7 @@ Example::
 
     python tools/train.py configs/fosp_r50_smokeseg.py
     python tools/train.py CONFIG --work-dir work_dirs/x --resume --amp
+    python tools/train.py CONFIG --amp --channels-last
 """
 import argparse
 import os
@@ -32,6 +33,12 @@ def parse_args() -> argparse.Namespace:
         action='store_true',
         default=False,
         help='enable automatic-mixed-precision training')
+    parser.add_argument(
+        '--channels-last',
+        action='store_true',
+        default=False,
+        help='train in the channels_last memory format (model weights and '
+        'input batches; adds ChannelsLastHook, see docs/gpu.md)')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -78,6 +85,12 @@ def main() -> None:
         else:
             cfg.optim_wrapper.type = 'AmpOptimWrapper'
             cfg.optim_wrapper.loss_scale = 'dynamic'
+
+    if args.channels_last:
+        hooks = list(cfg.get('custom_hooks', None) or [])
+        if not any(h.get('type') == 'ChannelsLastHook' for h in hooks):
+            hooks.append(dict(type='ChannelsLastHook'))
+        cfg.custom_hooks = hooks
 
     cfg.resume = args.resume
 

@@ -1,3 +1,7 @@
-from .hooks import RNGStateHook, RSSMonitorHook
+from .hooks import ChannelsLastHook, RNGStateHook, RSSMonitorHook
+from .speed import compile_submodules, to_channels_last, unwrap_segmentor
 
-__all__ = ['RNGStateHook', 'RSSMonitorHook']
+__all__ = [
+    'ChannelsLastHook', 'RNGStateHook', 'RSSMonitorHook', 'compile_submodules',
+    'to_channels_last', 'unwrap_segmentor'
+]

@@ -22,8 +22,12 @@ Suites:
 * ``smoke5k``: trains the light models and the baselines with one budget
   on the real SMOKE5K images and evaluates them on its test set (long; not
   part of ``all``).
-* ``all``: every suite but ``smoke5k``; ``quick``: ``transmission`` and
-  ``params_flops``.
+* ``gpu``: training images/s, ms/step and peak memory per precision and
+  memory format, and inference images/s eager / CUDA graph / compiled
+  (``benchmark_gpu.py``; ``--gpu-*`` options; meant for a GPU, not part
+  of ``all``).
+* ``all``: every suite but ``smoke5k`` and ``gpu``; ``quick``:
+  ``transmission`` and ``params_flops``.
 
 The two things a row compares run in the same process, alternating run by
 run after warm-up rounds, and the row keeps the medians, so that a load
@@ -55,7 +59,6 @@ import os.path as osp
 import platform
 import re
 import shlex
-import subprocess
 import sys
 import time
 import warnings
@@ -66,16 +69,21 @@ import torch
 
 # The sibling tools hold the shared measurement code.
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+import benchmark_early_smoke as early_bench  # noqa: E402
+import benchmark_gpu as gpu_bench  # noqa: E402
 import benchmark_transmission_loss as loss_bench  # noqa: E402
 import fosp_complexity as complexity  # noqa: E402
+from benchmark_core import check_goal, make_row  # noqa: E402,F401
+from benchmark_core import train_and_test  # noqa: E402
 
 REPO = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 TOOL = 'tools/analysis_tools/benchmark.py'
 FORMAT = 'mmsmoke-benchmarks/1'
 SUITES = ('train_step', 'transmission', 'uncertainty', 'inference',
-          'params_flops', 'smoke5k')
+          'params_flops', 'smoke5k', 'early_smoke', 'gpu')
 ALIASES = {
-    'all': tuple(s for s in SUITES if s != 'smoke5k'),
+    'all':
+    tuple(s for s in SUITES if s not in ('smoke5k', 'early_smoke', 'gpu')),
     'quick': ('transmission', 'params_flops'),
 }
 ROW_KEYS = ('suite', 'name', 'metric', 'value', 'baseline', 'ratio', 'unit',
@@ -127,115 +135,11 @@ SMOKE5K_METRICS = ('Fbeta_max', 'Fbeta_adp', 'MAE', 'F1', 'IoU', 'mF1_img',
 #: Lower is better for these metrics.
 LOWER_IS_BETTER = ('MAE', 'ECE', 'ECE_toplabel')
 
-GOAL_PATTERN = re.compile(r'^(value|ratio)\s*(<=|>=|<|>)\s*([-+0-9.eE]+)$')
 
 
 # ----------------------------------------------------------------------------
 # rows, goals, merging and rendering
 # ----------------------------------------------------------------------------
-def check_goal(goal: Optional[str], value: Optional[float],
-               ratio: Optional[float]) -> Optional[bool]:
-    """Whether a row meets its goal.
-
-    Args:
-        goal (str, optional): ``'<value|ratio> <op> <number>'`` with op one
-            of ``<=``, ``>=``, ``<``, ``>``, e.g. ``'ratio <= 1.3'``.
-        value (float, optional): The row's value.
-        ratio (float, optional): The row's ratio.
-
-    Returns:
-        bool | None: None when there is no goal or the quantity is missing
-        or not finite.
-    """
-    if goal is None:
-        return None
-    match = GOAL_PATTERN.match(goal.strip())
-    if match is None:
-        raise ValueError(f'goal {goal!r} is not "<value|ratio> <op> <number>"')
-    quantity = value if match.group(1) == 'value' else ratio
-    if quantity is None or not math.isfinite(float(quantity)):
-        return None
-    target = float(match.group(3))
-    quantity = float(quantity)
-    return {
-        '<=': quantity <= target,
-        '>=': quantity >= target,
-        '<': quantity < target,
-        '>': quantity > target,
-    }[match.group(2)]
-
-
-def make_row(suite: str,
-             name: str,
-             metric: str,
-             value: Optional[float],
-             unit: str,
-             ctx: dict,
-             baseline: Optional[float] = None,
-             ratio: Optional[float] = None,
-             ratio_def: Optional[str] = None,
-             baseline_name: Optional[str] = None,
-             goal: Optional[str] = None,
-             assess: bool = True,
-             note: Optional[str] = None,
-             settings: Optional[dict] = None,
-             details: Optional[dict] = None) -> dict:
-    """One result row.
-
-    Args:
-        suite (str): Suite that produced it.
-        name (str): What was measured (model, configuration).
-        metric (str): The quantity.
-        value (float, optional): Its value.
-        unit (str): Unit of ``value`` and ``baseline``.
-        ctx (dict): Run context with ``device`` and ``command``.
-        baseline (float, optional): The compared value.
-        ratio (float, optional): Their ratio, as ``ratio_def`` says.
-        ratio_def (str, optional): How ``ratio`` is computed.
-        baseline_name (str, optional): What ``baseline`` measures.
-        goal (str, optional): See :func:`check_goal`.
-        assess (bool): False keeps the goal visible but leaves
-            ``goal_met`` None (e.g. an untrained model).
-        note (str, optional): Plain-language remark shown in the table.
-        settings (dict, optional): Sizes, batch, repeats, ...
-        details (dict, optional): Further measured numbers.
-
-    Returns:
-        dict: The row.
-    """
-    row = dict(
-        suite=suite,
-        name=name,
-        metric=metric,
-        value=_clean(value),
-        baseline=_clean(baseline),
-        ratio=_clean(ratio),
-        unit=unit,
-        device=ctx['device'],
-        command=ctx['command'],
-        goal=goal,
-        goal_met=check_goal(goal, value, ratio) if assess else None)
-    if ratio_def:
-        row['ratio_def'] = ratio_def
-    if baseline_name:
-        row['baseline_name'] = baseline_name
-    if note:
-        row['note'] = note
-    row['settings'] = dict(settings or {})
-    if details:
-        row['details'] = {k: _clean(v) for k, v in details.items()}
-    return row
-
-
-def _clean(value):
-    """JSON-safe number: NaN and inf become None, numpy scalars floats."""
-    if isinstance(value, (np.floating, np.integer)):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
 def empty_document() -> dict:
     return dict(format=FORMAT, updated=None, suites={}, rows=[])
 
@@ -378,6 +282,8 @@ SUITE_TEXT = {
      'Goals: light FoSp above SegFormer-B0 (F-beta max, ratio = FoSp / '
      'SegFormer) and Trans-BVM ECE with L_c (the uncertainty-calibrated '
      'entropy loss, Eq. 10) at most 0.5x the ECE without it.'),
+    'early_smoke': (early_bench.TITLE, early_bench.TEXT),
+    'gpu': (gpu_bench.TITLE, gpu_bench.TEXT),
 }
 
 
@@ -421,7 +327,14 @@ def render_markdown(doc: dict) -> str:
                              '; '.join(f'{k} = {_fmt(v)}'
                                        for k, v in settings.items()) + '.')
             lines.append('')
-        if suite == 'smoke5k':
+        if suite == 'early_smoke':
+            lines += early_bench.render_table(suite_rows)
+            lines += _row_table([
+                r for r in suite_rows
+                if r.get('goal') or r['metric'] not in early_bench.METRICS
+            ],
+                                show_settings=False)
+        elif suite == 'smoke5k':
             # Every value is in the model x metric table; the row table
             # keeps the goal rows (settings are the header's budget).
             lines += _smoke5k_table(suite_rows)
@@ -1294,50 +1207,13 @@ def smoke5k_budget(args: argparse.Namespace) -> dict:
         deeplab=f'R{args.deeplab_depth}-D8')
 
 
-def _run_logged(cmd: List[str], log_path: str) -> float:
-    start = time.perf_counter()
-    with open(log_path, 'w') as log:
-        proc = subprocess.run(
-            cmd, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
-    if proc.returncode != 0:
-        with open(log_path) as f:
-            tail = f.read()[-3000:]
-        raise RuntimeError(f'{" ".join(cmd)} failed with exit code '
-                           f'{proc.returncode}; log {log_path}:\n{tail}')
-    return time.perf_counter() - start
-
-
-def _smoke5k_test(cfg_path: str,
-                  ckpt: str,
-                  test_dir: str,
-                  log_path: str,
-                  extra: Sequence[str] = ()) -> dict:
-    """Run ``tools/test.py`` and return the metrics it wrote."""
-    started = time.time()
-    _run_logged([
-        sys.executable,
-        osp.join(REPO, 'tools', 'test.py'), cfg_path, ckpt, '--work-dir',
-        test_dir, *extra
-    ], log_path)
-    found = [
-        p for p in glob.glob(osp.join(test_dir, '*', '*.json'))
-        if osp.getmtime(p) >= started - 1
-    ]
-    if not found:
-        raise FileNotFoundError(f'{test_dir}: the test run wrote no '
-                                'metrics file')
-    with open(max(found, key=osp.getmtime)) as f:
-        return json.load(f)
-
-
 def smoke5k_train_and_test(key: str, args: argparse.Namespace, data_root: str,
                            budget: dict) -> dict:
     """Train (``tools/train.py``) and test (``tools/test.py``) one model.
 
-    The metrics are kept in ``<work dir>/benchmark_result.json`` with the
-    budget; with ``--skip-existing`` a final checkpoint is re-used, and so
-    are its metrics when the budget, the data and the checkpoint are
-    unchanged.
+    Trans-BVM checkpoints are tested a second time with the sigma(s / U_p)
+    output (``model.test_cfg.calibrate=True``). See
+    :func:`benchmark_core.train_and_test` for re-use and ``--resume``.
 
     Args:
         key (str): A key of ``SMOKE5K_MODELS``.
@@ -1346,76 +1222,32 @@ def smoke5k_train_and_test(key: str, args: argparse.Namespace, data_root: str,
         budget (dict): :func:`smoke5k_budget`.
 
     Returns:
-        dict: ``label``, ``metrics``, ``train_s`` (None when re-used) and
-        ``checkpoint``.
+        dict: ``label``, ``metrics``, ``metrics_calibrated`` (None but for
+        Trans-BVM), ``train_s`` (None when re-used) and ``checkpoint``.
     """
     label = SMOKE5K_MODELS[key][0]
     if SMOKE5K_MODELS[key][2] == 'depth':
         label = f'{label} R{args.deeplab_depth}-D8'
     work = osp.abspath(osp.join(args.smoke5k_work_dir, key))
-    os.makedirs(work, exist_ok=True)
     cfg = smoke5k_config(key, args, data_root, work)
-    cfg_path = osp.join(work, 'benchmark_config.py')
-    ckpt = osp.join(work, f'iter_{args.iters}.pth')
-    result_path = osp.join(work, 'benchmark_result.json')
-    stamp = dict(budget, data_root=data_root, seed=args.seed)
-    reuse = args.skip_existing and osp.isfile(ckpt)
-    if reuse and osp.isfile(result_path):
-        with open(result_path) as f:
-            cached = json.load(f)
-        if cached.get('stamp') == stamp and cached.get(
-                'checkpoint_mtime') == osp.getmtime(ckpt) and (
-                    'metrics_calibrated' in cached['result']):
-            _log(f'smoke5k: {key}: re-using {result_path}')
-            return dict(cached['result'], label=label)
-    cfg.dump(cfg_path)
-    train_s = None
-    if not reuse:
-        _log(f'smoke5k: training {key} ({args.iters} iterations), log '
-             f'{work}/train.log')
-        cmd = [
-            sys.executable,
-            osp.join(REPO, 'tools', 'train.py'), cfg_path, '--work-dir', work
-        ]
-        log_name = 'train.log'
-        resumed = args.resume and osp.isfile(
-            osp.join(work, 'last_checkpoint'))
-        if resumed:
-            # mmengine resumes from the checkpoint named in last_checkpoint
-            _log(f'smoke5k: {key}: resuming from the last checkpoint')
-            cmd.append('--resume')
-            log_name = f'train_resumed_{int(time.time())}.log'
-        train_s = _run_logged(cmd, osp.join(work, log_name))
-        if resumed:
-            train_s = None  # only the resumed part was timed
-    if not osp.isfile(ckpt):
-        raise FileNotFoundError(f'{ckpt}: training wrote no checkpoint')
-    _log(f'smoke5k: testing {key}, log {work}/test.log')
-    metrics = _smoke5k_test(cfg_path, ckpt, osp.join(work, 'test'),
-                            osp.join(work, 'test.log'))
-    metrics_calibrated = None
+    extra = {}
     if cfg.model.type == 'BVMEncoderDecoder':
-        _log(f'smoke5k: testing {key} with sigma(s / U_p) output, log '
-             f'{work}/test_calibrated.log')
-        metrics_calibrated = _smoke5k_test(
-            cfg_path, ckpt, osp.join(work, 'test_calibrated'),
-            osp.join(work, 'test_calibrated.log'),
-            ['--cfg-options', 'model.test_cfg.calibrate=True'])
-    result = dict(
+        extra['calibrated'] = [
+            '--cfg-options', 'model.test_cfg.calibrate=True'
+        ]
+    result = train_and_test(
+        cfg,
+        work,
+        args.iters,
+        dict(budget, data_root=data_root, seed=args.seed),
+        resume=args.resume,
+        skip_existing=args.skip_existing,
+        extra_tests=extra,
+        name=f'smoke5k: {key}')
+    return dict(
+        result,
         label=label,
-        metrics=metrics,
-        metrics_calibrated=metrics_calibrated,
-        train_s=train_s,
-        checkpoint=ckpt)
-    with open(result_path, 'w') as f:
-        json.dump(
-            dict(
-                stamp=stamp,
-                checkpoint_mtime=osp.getmtime(ckpt),
-                result=result),
-            f,
-            indent=2)
-    return result
+        metrics_calibrated=result['extra_metrics'].get('calibrated'))
 
 
 def suite_smoke5k(args: argparse.Namespace, ctx: dict) -> List[dict]:
@@ -1505,6 +1337,9 @@ SUITE_FUNCS = {
     'inference': suite_inference,
     'params_flops': suite_params_flops,
     'smoke5k': suite_smoke5k,
+    'early_smoke': lambda args, ctx: early_bench.suite_early_smoke(
+        args, ctx, ctx.get('save_rows')),
+    'gpu': lambda args, ctx: gpu_bench.suite_gpu(args, ctx, make_row),
 }
 
 
@@ -1531,6 +1366,10 @@ def suite_settings(suite: str, args: argparse.Namespace) -> dict:
         return dict(size=args.size or 480, batch=1, **common)
     if suite == 'params_flops':
         return dict(size=args.size or 512)
+    if suite == 'gpu':
+        return gpu_bench.suite_settings(args)
+    if suite == 'early_smoke':
+        return early_bench.budget(args)
     return smoke5k_budget(args)
 
 
@@ -1640,7 +1479,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         '--skip-existing',
         action='store_true',
         help='re-use a final checkpoint already in the work dir')
+    early_bench.add_arguments(parser)
+    gpu_bench.add_arguments(parser)
     args = parser.parse_args(argv)
+    gpu_bench.check_arguments(args, parser.error)
     if not args.suite and not args.render_only:
         parser.error('give at least one --suite (or --render-only)')
     for name in ('repeats', 'iters', 'train_batch', 'crop', 'mc_samples',
@@ -1701,19 +1543,30 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     try:
         for suite in expand_suites(args.suite):
             started = time.perf_counter()
+
+            def header() -> dict:
+                return dict(
+                    date=datetime.datetime.now(
+                        datetime.timezone.utc).isoformat(timespec='seconds'),
+                    machine=machine,
+                    command=command,
+                    settings=suite_settings(suite, args),
+                    duration_s=round(time.perf_counter() - started, 1))
+
+            def save_rows(rows: List[dict]) -> None:
+                # a long suite's rows so far (each finished run)
+                write_outputs(
+                    merge_document(doc, {suite: header()}, rows),
+                    args.out_dir)
+
+            ctx['save_rows'] = save_rows
             suite_rows = SUITE_FUNCS[suite](args, ctx)
-            header = dict(
-                date=datetime.datetime.now(
-                    datetime.timezone.utc).isoformat(timespec='seconds'),
-                machine=machine,
-                command=command,
-                settings=suite_settings(suite, args),
-                duration_s=round(time.perf_counter() - started, 1))
             # Written after each suite: a later failure keeps these rows.
-            doc = merge_document(doc, {suite: header}, suite_rows)
+            doc = merge_document(doc, {suite: header()}, suite_rows)
             paths = write_outputs(doc, args.out_dir)
             _log(f'{suite}: {len(suite_rows)} rows in '
-                 f'{header["duration_s"]} s -> {paths[0]}')
+                 f'{round(time.perf_counter() - started, 1)} s -> '
+                 f'{paths[0]}')
     finally:
         logger.setLevel(level)
     return doc

@@ -22,8 +22,8 @@ GOAL_PATTERN = re.compile(r'^(value|ratio)\s*(<=|>=|<|>)\s*([-+0-9.eE]+)$')
 
 
 def log(msg: str) -> None:
-    """Progress line on stderr (the rows go to the report)."""
-    print(f'[benchmark] {msg}', file=sys.stderr, flush=True)
+    """Progress line (the rows go to the report)."""
+    print(f"[benchmark] {msg}", flush=True)
 
 
 def check_goal(goal: Optional[str], value: Optional[float],

@@ -36,6 +36,20 @@ from benchmark_core import REPO, log, make_row, train_and_test
 from fosp_complexity import load_offline_config
 
 SUITE = 'early_smoke'
+TITLE = 'Early smoke on real images: recipe, overlay and module ablation'
+TEXT = ('Each run trains from scratch on the 1,057 real SMOKE5K training '
+        'images with `tools/train.py` at the budget in the header, and is '
+        'tested with `tools/test.py` on the 400 SMOKE5K test images at '
+        'their native resolution (frames over 640x640 in 640x640 windows, '
+        'stride 480). Size strata by mask area: small < 0.5%, medium '
+        '0.5-5%, large > 5% of the image (242 / 130 / 28 test images). '
+        'IoU small/medium/large are the per-image IoU means (`mIoU_img`), '
+        'recall the per-image share of smoke pixels found. The earlier '
+        '"before" recipe squashes images to 256x256 for training and '
+        'testing. For FoSp rows, ratio = value - SegFormer-B0 of the same '
+        'seed and overlay setting. One command: `python '
+        'tools/analysis_tools/benchmark.py --suite early_smoke` (add '
+        '`--save-interval 250 --resume` for runs that span sessions).')
 #: Config of each model family.
 CONFIGS = {
     'segformer':

@@ -1,4 +1,5 @@
+from .channels_last_hook import ChannelsLastHook
 from .rng_state_hook import RNGStateHook
 from .rss_monitor_hook import RSSMonitorHook
 
-__all__ = ['RNGStateHook', 'RSSMonitorHook']
+__all__ = ['ChannelsLastHook', 'RNGStateHook', 'RSSMonitorHook']
