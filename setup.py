@@ -75,7 +75,7 @@ if __name__ == '__main__':
         long_description=open(osp.join(HERE, 'README.md')).read(),
         long_description_content_type='text/markdown',
         license='Apache License 2.0',
-        python_requires='>=3.9,<3.13',
+        python_requires='>=3.10,<3.13',
         packages=find_packages(exclude=('configs', 'tools', 'tests', 'docs')),
         include_package_data=True,
         package_data={

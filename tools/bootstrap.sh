@@ -37,8 +37,8 @@ _mmsmoke_bootstrap() (
     fi
     "${py}" - <<'PYEOF'
 import sys
-if sys.version_info < (3, 9) or sys.version_info >= (3, 13):
-    sys.exit('[bootstrap] mmsmoke needs Python 3.9-3.12, found %s'
+if sys.version_info < (3, 10) or sys.version_info >= (3, 13):
+    sys.exit('[bootstrap] mmsmoke needs Python 3.10-3.12 (torch 2.15), found %s'
              % sys.version.split()[0])
 PYEOF
     local env_dir

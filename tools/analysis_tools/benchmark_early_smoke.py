@@ -49,7 +49,7 @@ TEXT = ('Each run trains from scratch on the 1,057 real SMOKE5K training '
         'testing. For FoSp rows, ratio = value - SegFormer-B0 of the same '
         'seed and overlay setting. One command: `python '
         'tools/analysis_tools/benchmark.py --suite early_smoke` (add '
-        '`--save-interval 250 --resume` for runs that span sessions).')
+        '`--save-interval 250 --resume` to continue an interrupted run).')
 #: Config of each model family.
 CONFIGS = {
     'segformer':

@@ -1,4 +1,4 @@
-"""Procedural smoke plume: shape, noise textures, rasterisation and colour.
+"""Procedural smoke plume: the plume model and its rasterisation.
 
 A plume is described in plume-relative coordinates: a source ``(xs, ys)``
 in pixels, a centreline leaving it at angle ``theta`` from the vertical and
@@ -14,23 +14,35 @@ scene generator (:class:`~mmsmoke.datasets.synthetic.SyntheticSmokeGenerator`)
 and the on-the-fly overlay on real images
 (:class:`~mmsmoke.datasets.transforms.SyntheticSmokeOverlay`) use them:
 
-* :func:`draw_plume_shape`: the random shape parameters of one plume;
-* :func:`plume_textures`: its noise fields in plume coordinates;
-* :class:`PlumeRenderer`: rasterises a plume at a given length, optionally
-  behind an occlusion map, and rescales it to a target mask area;
+* :func:`draw_plume_shape`: the random shape parameters of one plume
+  (:mod:`~mmsmoke.datasets.synthetic.plume_shape`);
+* :func:`plume_textures`: its noise fields in plume coordinates
+  (:mod:`~mmsmoke.datasets.synthetic.plume_shape`);
+* :class:`PlumeRenderer` (this module): rasterises a plume at a given
+  length, optionally behind an occlusion map, and rescales it to a target
+  mask area;
 * :func:`smoke_colour`: the smoke colour layer ``S`` (white-grey, grey-brown
-  or dark smoke with shading and aerial haze).
+  or dark smoke with shading and aerial haze;
+  :mod:`~mmsmoke.datasets.synthetic.smoke_colour`).
 
-Every random draw comes from the :class:`numpy.random.Generator` passed in,
-in a fixed order, so a plume is fully determined by that generator's state.
+All four are importable from this module. Every random draw comes from the
+:class:`numpy.random.Generator` passed in, in a fixed order, so a plume is
+fully determined by that generator's state.
 """
 import math
-from typing import Dict, Optional, Sequence, Tuple, Union
+from typing import Dict, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
 
-from .noise import fbm, fbm1d, sample_field, smoothstep, value_noise
+from .noise import sample_field, smoothstep
+from .plume_shape import draw_plume_shape, plume_textures
+from .smoke_colour import SMOKE_STYLES, smoke_colour
+
+__all__ = [
+    'Box', 'FIELD_NAMES', 'SMOKE_STYLES', 'PlumeRenderer', 'blur_margin',
+    'draw_plume_shape', 'plume_textures', 'smoke_colour'
+]
 
 #: Box of a rendered plume inside the image: ``(y0, y1, x0, x1)``.
 Box = Tuple[int, int, int, int]
@@ -38,75 +50,6 @@ Box = Tuple[int, int, int, int]
 FIELD_NAMES: Tuple[str, ...] = ('h', 'turb', 'dens', 'across')
 #: Values of the fields outside the plume.
 _FIELD_FILL: Dict[str, float] = dict(h=0.0, turb=0.5, dens=0.0, across=0.0)
-#: Smoke colour styles, in the order of the ``style`` draw of
-#: :func:`smoke_colour`.
-SMOKE_STYLES: Tuple[str, ...] = ('dark', 'grey_brown', 'white_grey')
-
-
-def draw_plume_shape(rng: np.random.Generator, alpha_max: float) -> dict:
-    """Draw the shape parameters of one plume.
-
-    Args:
-        rng (np.random.Generator): Random source.
-        alpha_max (float): Peak opacity, stored as ``'alpha_max'``.
-
-    Returns:
-        dict: ``s0`` (source width), ``k`` (spreading rate), ``cap``
-        (extra spreading near the top), ``decay`` (density decay with
-        height), ``fade`` (height where the plume ends), ``meander``,
-        ``edge``/``soft``/``rough`` (turbulent boundary), ``var``
-        (density variation), ``eddy`` (small-eddy strength), ``gamma``,
-        ``stretch`` (eddies stretched along the flow), ``warp`` (domain-warp
-        strength), ``alpha_max`` and ``blur`` (Gaussian sigma in pixels).
-        The placement keys (``xs``, ``ys``, ``theta``, ``bend``) are added
-        by the caller.
-    """
-    return dict(
-        s0=rng.uniform(0.02, 0.06),
-        k=0.06 + 0.26 * rng.random()**1.5,
-        cap=rng.uniform(0.05, 0.35) if rng.random() < 0.3 else 0.0,
-        decay=rng.uniform(1.0, 3.5),
-        fade=rng.uniform(0.45, 0.8),
-        meander=rng.uniform(0.0, 0.35),
-        edge=rng.uniform(0.05, 0.15),
-        soft=rng.uniform(0.4, 0.8),
-        rough=rng.uniform(0.6, 1.1),
-        var=rng.uniform(0.45, 0.85),
-        eddy=rng.uniform(0.2, 0.5),
-        gamma=rng.uniform(0.8, 1.3),
-        stretch=rng.uniform(0.35, 0.8),
-        warp=rng.uniform(0.6, 1.4),
-        alpha_max=float(alpha_max),
-        blur=rng.uniform(0.35, 0.9),
-    )
-
-
-def plume_textures(rng: np.random.Generator) -> dict:
-    """Noise fields in plume coordinates (shared by all rescalings).
-
-    Args:
-        rng (np.random.Generator): Random source.
-
-    Returns:
-        dict: ``c`` (texels per plume-width unit), ``shape`` of the texture
-        (along x across), the fBm fields ``turb``, ``fine``, ``wx``, ``wy``
-        (warp offsets), ``end`` (ragged end), ``meander`` (1-D) and ``eddy``.
-    """
-    c = 10.0  # texels per plume-width unit
-    th, tw = 160, 96  # along x across texels
-    return dict(
-        c=c,
-        shape=(th, tw),
-        turb=fbm((th, tw), rng, (th / (1.4 * c), tw / (1.4 * c)), 5, 0.6),
-        fine=fbm((th, tw), rng, (th / (0.5 * c), tw / (0.5 * c)), 3, 0.6),
-        wx=fbm((th, tw), rng, (th / (2.5 * c), tw / (2.5 * c)), 4) - 0.5,
-        wy=fbm((th, tw), rng, (th / (2.5 * c), tw / (2.5 * c)), 4) - 0.5,
-        end=value_noise((th, tw), (th / (3 * c), tw / (3 * c)), rng),
-        meander=fbm1d(64, rng, 3, 3) - 0.5,
-        # Small eddies whose size is a fixed fraction of the plume
-        # length (not of its local width), for detail in wide parts.
-        eddy=fbm((128, 128), rng, 12, 4, 0.6),
-    )
 
 
 def blur_margin(blur: float) -> int:
@@ -363,69 +306,3 @@ class PlumeRenderer:
         key_a = (a['ok'], a['frac'] > 0, -a['err'])
         key_b = (b['ok'], b['frac'] > 0, -b['err'])
         return key_a > key_b
-
-
-def smoke_colour(
-        rng: np.random.Generator,
-        light: np.ndarray,
-        fields: dict,
-        dark_prob: float,
-        haze_colour: np.ndarray,
-        haze_weight: float,
-        grey_brown_cut: float = 0.5,
-        return_style: bool = False
-) -> Union[np.ndarray, Tuple[np.ndarray, str]]:
-    """Smoke colour layer S: white, grey-brown or dark, with shading.
-
-    One ``style`` number ``u ~ U(0, 1)`` picks the style: dark smoke when
-    ``u < dark_prob``, grey-brown when ``u < grey_brown_cut``, else
-    white-grey. The base colour (times ``light``) is browner and darker
-    near the source (low ``h``), shaded by the turbulence (lit and shadowed
-    billows, thick parts a little darker) and mixed towards ``haze_colour``
-    by ``haze_weight`` (aerial perspective).
-
-    Args:
-        rng (np.random.Generator): Random source.
-        light (np.ndarray): RGB light colour in [0, 1] (3 values).
-        fields (dict): Plume fields of :meth:`PlumeRenderer.render`
-            (``h``, ``turb``, ``across``, ``dens``), all of one shape.
-        dark_prob (float): Probability of dark smoke.
-        haze_colour (np.ndarray): RGB colour of the aerial haze.
-        haze_weight (float): Weight of the haze colour, in [0, 1].
-        grey_brown_cut (float): Upper end of the grey-brown style
-            (``grey_brown_cut - dark_prob`` is its probability).
-        return_style (bool): Also return the style's name (one of
-            :data:`SMOKE_STYLES`).
-
-    Returns:
-        np.ndarray | tuple: float32 ``(*shape, 3)`` RGB colour in [0, 1],
-        and the style name when ``return_style`` is set.
-    """
-    style = rng.random()
-    name = ('dark' if style < dark_prob else
-            'grey_brown' if style < grey_brown_cut else 'white_grey')
-    if style < dark_prob:
-        base = rng.uniform(0.22, 0.42)
-        tint = np.array([1.06, 1.0, 0.92])
-    elif style < grey_brown_cut:
-        base = rng.uniform(0.58, 0.78)
-        tint = np.array([1.06, 1.0, 0.88])
-    else:
-        base = rng.uniform(0.80, 0.96)
-        tint = np.array([1.0, 1.0, 1.0])
-    tint = tint + rng.uniform(-0.03, 0.03, 3)
-    base_col = base * tint * light
-    # Near the fire the smoke is darker and browner.
-    src_col = base_col * np.array([0.95, 0.86, 0.74]) * rng.uniform(0.7, 0.95)
-    mix = smoothstep(0.0, rng.uniform(0.15, 0.5), fields['h'])[..., None]
-    col = src_col[None, None] * (1 - mix) + base_col[None, None] * mix
-    # Billows: lit and shadowed sides, thick parts a little darker.
-    sun = rng.uniform(-1, 1)
-    shade = (1 + rng.uniform(0.25, 0.45) * (fields['turb'] - 0.5) +
-             0.08 * sun * np.tanh(fields['across']) -
-             rng.uniform(0.0, 0.15) * fields['dens'])
-    col = col * shade[..., None]
-    # Aerial perspective for distant plumes.
-    col = col * (1 - haze_weight) + haze_colour[None, None] * haze_weight
-    col = np.clip(col, 0, 1).astype(np.float32)
-    return (col, name) if return_style else col
