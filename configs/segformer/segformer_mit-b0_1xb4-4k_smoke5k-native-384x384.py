@@ -6,27 +6,15 @@
 _base_ = [
     '../_base_/models/segformer_mit-b0_binary.py',
     '../_base_/datasets/smoke5k_native.py', '../_base_/default_runtime.py',
-    '../_base_/schedules/schedule_cpu_demo.py'
+    '../_base_/schedules/schedule_cpu_4k.py'
 ]
 crop_size = (384, 384)
-max_iters = 4000
 model = dict(
     data_preprocessor=dict(size=crop_size),
     pretrained=None,
     backbone=dict(init_cfg=None, drop_path_rate=0.0),
     decode_head=dict(channels=128),
     test_cfg={{_base_.native_test_cfg}})
-param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0, end=50),
-    dict(
-        type='PolyLR',
-        eta_min=0.0,
-        power=1.0,
-        begin=50,
-        end=max_iters,
-        by_epoch=False)
-]
-train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
 default_hooks = dict(
     logger=dict(interval=50),
     checkpoint=dict(interval=500, max_keep_ckpts=1))

@@ -6,26 +6,14 @@
 _base_ = [
     '../_base_/models/transbvm_mit-b0.py',
     '../_base_/datasets/smoke5k_native.py', '../_base_/default_runtime.py',
-    '../_base_/schedules/schedule_cpu_demo.py'
+    '../_base_/schedules/schedule_cpu_4k.py'
 ]
 crop_size = (384, 384)
-max_iters = 4000
 model = dict(
     data_preprocessor=dict(size=crop_size),
     test_cfg={{_base_.native_test_cfg}})
 optim_wrapper = dict(
     paramwise_cfg=dict(custom_keys={'uncertainty_net': dict(lr_mult=0.6)}))
-param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0, end=50),
-    dict(
-        type='PolyLR',
-        eta_min=0.0,
-        power=1.0,
-        begin=50,
-        end=max_iters,
-        by_epoch=False)
-]
-train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
 default_hooks = dict(
     logger=dict(interval=50),
     checkpoint=dict(interval=500, max_keep_ckpts=1))

@@ -74,7 +74,7 @@ import benchmark_gpu as gpu_bench  # noqa: E402
 import benchmark_transmission_loss as loss_bench  # noqa: E402
 import fosp_complexity as complexity  # noqa: E402
 from benchmark_core import check_goal, make_row  # noqa: E402,F401
-from benchmark_core import train_and_test  # noqa: E402
+from benchmark_core import apply_schedule, train_and_test  # noqa: E402
 
 REPO = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 TOOL = 'tools/analysis_tools/benchmark.py'
@@ -1149,11 +1149,7 @@ def smoke5k_config(key: str, args: argparse.Namespace, data_root: str,
         type='SmokeMetric',
         threshold=args.threshold,
         return_reliability_bins=False)
-    cfg.test_cfg = dict(type='TestLoop')
-    cfg.val_dataloader = None
-    cfg.val_evaluator = None
-    cfg.val_cfg = None
-    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=args.iters)
+    apply_schedule(cfg, args.iters, args.save_interval)
     paramwise = cfg.optim_wrapper.get('paramwise_cfg', None)
     cfg.optim_wrapper = dict(
         type='OptimWrapper',
@@ -1161,33 +1157,6 @@ def smoke5k_config(key: str, args: argparse.Namespace, data_root: str,
             type='AdamW', lr=args.lr, betas=(0.9, 0.999), weight_decay=0.01))
     if paramwise:
         cfg.optim_wrapper['paramwise_cfg'] = paramwise
-    warm = max(1, min(50, args.iters // 6))
-    cfg.param_scheduler = [
-        dict(
-            type='LinearLR',
-            start_factor=1e-3,
-            by_epoch=False,
-            begin=0,
-            end=warm)
-    ]
-    if args.iters > warm:
-        cfg.param_scheduler.append(
-            dict(
-                type='PolyLR',
-                eta_min=0.0,
-                power=1.0,
-                begin=warm,
-                end=args.iters,
-                by_epoch=False))
-    cfg.default_hooks.logger = dict(
-        type='LoggerHook',
-        interval=max(1, min(50, args.iters // 10)),
-        log_metric_by_epoch=False)
-    cfg.default_hooks.checkpoint = dict(
-        type='CheckpointHook',
-        by_epoch=False,
-        interval=min(args.iters, args.save_interval or args.iters),
-        max_keep_ckpts=1)
     cfg.randomness = dict(seed=args.seed)
     cfg.work_dir = work_dir
     return cfg

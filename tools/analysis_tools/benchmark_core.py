@@ -129,6 +129,48 @@ def make_row(suite: str,
     return row
 
 
+def apply_schedule(cfg, iters: int, save_interval: Optional[int]) -> None:
+    """The training length and schedule shared by the training suites.
+
+    ``iters`` iterations without validation, linear warm-up over
+    ``min(50, iters / 6)`` iterations then poly decay to 0, a log line
+    every ``min(50, iters / 10)`` iterations and a checkpoint every
+    ``save_interval`` iterations (the last one kept) and at the end.
+    """
+    cfg.val_dataloader = None
+    cfg.val_evaluator = None
+    cfg.val_cfg = None
+    cfg.test_cfg = dict(type='TestLoop')
+    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=iters)
+    warm = max(1, min(50, iters // 6))
+    cfg.param_scheduler = [
+        dict(
+            type='LinearLR',
+            start_factor=1e-3,
+            by_epoch=False,
+            begin=0,
+            end=warm)
+    ]
+    if iters > warm:
+        cfg.param_scheduler.append(
+            dict(
+                type='PolyLR',
+                eta_min=0.0,
+                power=1.0,
+                begin=warm,
+                end=iters,
+                by_epoch=False))
+    cfg.default_hooks.logger = dict(
+        type='LoggerHook',
+        interval=max(1, min(50, iters // 10)),
+        log_metric_by_epoch=False)
+    cfg.default_hooks.checkpoint = dict(
+        type='CheckpointHook',
+        by_epoch=False,
+        interval=min(iters, save_interval or iters),
+        max_keep_ckpts=1)
+
+
 def run_logged(cmd: List[str], log_path: str) -> float:
     """Run ``cmd`` from the repository root, output to ``log_path``.
 

@@ -32,7 +32,8 @@ continues that run from its last checkpoint.
 import os.path as osp
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
-from benchmark_core import REPO, log, make_row, train_and_test
+from benchmark_core import (REPO, apply_schedule, log, make_row,
+                            train_and_test)
 from fosp_complexity import load_offline_config
 
 SUITE = 'early_smoke'
@@ -248,38 +249,8 @@ def build_config(key: str, overlay: bool, seed: int, args, data_root: str,
         type='SmokeMetric',
         threshold=args.threshold,
         return_reliability_bins=False)
-    cfg.val_dataloader = None
-    cfg.val_evaluator = None
-    cfg.val_cfg = None
-    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=args.iters)
+    apply_schedule(cfg, args.iters, args.save_interval)
     cfg.optim_wrapper.optimizer.lr = args.lr
-    warm = max(1, min(50, args.iters // 6))
-    cfg.param_scheduler = [
-        dict(
-            type='LinearLR',
-            start_factor=1e-3,
-            by_epoch=False,
-            begin=0,
-            end=warm)
-    ]
-    if args.iters > warm:
-        cfg.param_scheduler.append(
-            dict(
-                type='PolyLR',
-                eta_min=0.0,
-                power=1.0,
-                begin=warm,
-                end=args.iters,
-                by_epoch=False))
-    cfg.default_hooks.logger = dict(
-        type='LoggerHook',
-        interval=max(1, min(50, args.iters // 10)),
-        log_metric_by_epoch=False)
-    cfg.default_hooks.checkpoint = dict(
-        type='CheckpointHook',
-        by_epoch=False,
-        interval=min(args.iters, args.save_interval or args.iters),
-        max_keep_ckpts=1)
     cfg.randomness = dict(seed=seed)
     cfg.work_dir = work_dir
     return cfg

@@ -633,7 +633,6 @@ def suite_gpu(args: argparse.Namespace, ctx: dict,
         list[dict]: The rows.
     """
     run = _Run(args, ctx, make_row)
-    device = run.device
     cudnn_before = torch.backends.cudnn.benchmark
     torch.backends.cudnn.benchmark = bool(args.gpu_cudnn_benchmark)
     try:
