@@ -176,3 +176,43 @@ def test_suite_refuses_a_missing_data_root(tmp_path):
         early_seeds=[0])
     with pytest.raises(FileNotFoundError, match='SMOKE5K'):
         early.suite_early_smoke(args, CTX)
+
+
+def test_collect_only_trains_nothing(tmp_path):
+    """--early-collect-only reports finished runs and skips the rest."""
+    import json
+    data = tmp_path / 'data' / 'SMOKE5K'
+    for sub in ('train/img', 'train/gt', 'test/img', 'test/gt'):
+        (data / sub).mkdir(parents=True)
+    work = tmp_path / 'work'
+    args = _args(
+        data_root=str(tmp_path / 'data'),
+        early_models=['segformer_mit-b0'],
+        early_overlay='both',
+        early_seeds=[0],
+        early_work_dir=str(work),
+        early_collect_only=True,
+        early_keep_going=False,
+        resume=False,
+        skip_existing=True)
+    settings = early.budget(args)
+    run = work / 'segformer_mit-b0'
+    run.mkdir(parents=True)
+    ckpt = run / 'iter_20.pth'
+    ckpt.write_bytes(b'')
+    stamp = dict(settings, data_root=str(data), seed=0,
+                 run='segformer_mit-b0')
+    result = dict(_result(0.4), extra_metrics={}, checkpoint=str(ckpt))
+    (run / 'benchmark_result.json').write_text(
+        json.dumps(
+            dict(
+                stamp=stamp,
+                checkpoint_mtime=ckpt.stat().st_mtime,
+                result=result)))
+    saved = []
+    rows = early.suite_early_smoke(args, CTX, saved.append)
+    names = {r['name'] for r in rows}
+    assert 'SegFormer MiT-B0, seed 0' in names
+    assert not any('Overlay' in n for n in names)
+    assert saved and saved[-1] == rows
+    assert not (work / 'segformer_mit-b0+overlay').exists()

@@ -424,6 +424,11 @@ def suite_early_smoke(args,
     for key, overlay, seed in runs:
         name = run_name(key, overlay, seed)
         work = osp.abspath(osp.join(args.early_work_dir, name))
+        if getattr(args, 'early_collect_only', False) and not osp.isfile(
+                osp.join(work, 'benchmark_result.json')):
+            log(f'{SUITE}: {name}: no finished run in {work}, skipped '
+                '(--early-collect-only)')
+            continue
         cfg = build_config(key, overlay, seed, args, data_root, work)
         stamp = dict(settings, data_root=data_root, seed=seed, run=name)
         try:
@@ -508,6 +513,11 @@ def add_arguments(parser) -> None:
         help='probability of SyntheticSmokeOverlay in the +overlay runs')
     group.add_argument(
         '--early-work-dir', default='work_dirs/benchmark_early_smoke')
+    group.add_argument(
+        '--early-collect-only',
+        action='store_true',
+        help='train nothing: report the planned runs that have finished '
+        '(with --skip-existing, their stored metrics are re-used)')
     group.add_argument(
         '--early-keep-going',
         action='store_true',
