@@ -121,7 +121,7 @@ def test_time_budget_and_failures_give_rows(bench, tmp_path, monkeypatch):
                    '--gpu-precisions', 'fp32'))
     ctx = dict(
         device='CPU test', command='test', torch_device=torch.device('cpu'))
-    rows = gpu_bench.suite_gpu(args, ctx, bench.make_row)
+    rows = gpu_bench.suite_gpu(args, ctx)
     assert rows and all(r['value'] is None for r in rows)
     assert all('--gpu-time-budget of 1e-09 s was used up' in r['note']
                for r in rows)
@@ -134,7 +134,7 @@ def test_time_budget_and_failures_give_rows(bench, tmp_path, monkeypatch):
         _tiny_args(tmp_path, 'cpu', '--gpu-precisions', 'fp32',
                    '--gpu-memory-formats', 'contiguous', '--gpu-infer-modes',
                    'eager', 'compile'))
-    rows = gpu_bench.suite_gpu(args, ctx, bench.make_row)
+    rows = gpu_bench.suite_gpu(args, ctx)
     # 1 training row + 2 batches x (eager + compile tensor/predict)
     assert len(rows) == 1 + 2 * 3
     assert all(r['value'] is None for r in rows)

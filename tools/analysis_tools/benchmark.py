@@ -1308,7 +1308,7 @@ SUITE_FUNCS = {
     'smoke5k': suite_smoke5k,
     'early_smoke': lambda args, ctx: early_bench.suite_early_smoke(
         args, ctx, ctx.get('save_rows')),
-    'gpu': lambda args, ctx: gpu_bench.suite_gpu(args, ctx, make_row),
+    'gpu': gpu_bench.suite_gpu,
 }
 
 

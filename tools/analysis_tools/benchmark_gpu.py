@@ -62,6 +62,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import torch
 
+from benchmark_core import make_row
 from fosp_complexity import build_model as build_offline_model
 from fosp_complexity import load_offline_config
 
@@ -575,11 +576,9 @@ def build_optim_wrapper(model: torch.nn.Module, optim_cfg, precision: str,
 class _Run:
     """Rows, context and time budget of one suite run."""
 
-    def __init__(self, args: argparse.Namespace, ctx: dict,
-                 make_row: Callable[..., dict]) -> None:
+    def __init__(self, args: argparse.Namespace, ctx: dict) -> None:
         self.args = args
         self.ctx = ctx
-        self.make_row = make_row
         self.device = ctx['torch_device']
         self.device_name = device_name(self.device)
         self.started = time.perf_counter()
@@ -605,8 +604,7 @@ class _Run:
             **kwargs)
 
     def add(self, name: str, metric: str, value, unit: str, **kwargs) -> dict:
-        row = self.make_row(SUITE, name, metric, value, unit, self.ctx,
-                            **kwargs)
+        row = make_row(SUITE, name, metric, value, unit, self.ctx, **kwargs)
         self.rows.append(row)
         if self.jsonl:
             with open(self.jsonl, 'a') as f:
@@ -617,8 +615,7 @@ class _Run:
         return row
 
 
-def suite_gpu(args: argparse.Namespace, ctx: dict,
-              make_row: Callable[..., dict]) -> List[dict]:
+def suite_gpu(args: argparse.Namespace, ctx: dict) -> List[dict]:
     """Run the gpu suite.
 
     Args:
@@ -626,13 +623,11 @@ def suite_gpu(args: argparse.Namespace, ctx: dict,
             ``--seed``).
         ctx (dict): Run context: ``device`` (text), ``command`` and
             ``torch_device``.
-        make_row (Callable): benchmark's row factory
-            (``make_row(suite, name, metric, value, unit, ctx, **kw)``).
 
     Returns:
         list[dict]: The rows.
     """
-    run = _Run(args, ctx, make_row)
+    run = _Run(args, ctx)
     cudnn_before = torch.backends.cudnn.benchmark
     torch.backends.cudnn.benchmark = bool(args.gpu_cudnn_benchmark)
     try:
