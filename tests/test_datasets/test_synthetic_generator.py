@@ -9,10 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mmsmoke.datasets.synthetic.generator import (DISTRACTORS, KINDS,
-                                                  SMOKE_KINDS, SPLIT_OFFSETS,
-                                                  SyntheticSmokeGenerator,
-                                                  generate_dataset)
+from mmsmoke.datasets.synthetic import (DISTRACTORS, KINDS, SMOKE_KINDS,
+                                        SPLIT_OFFSETS, SyntheticSmokeGenerator,
+                                        generate_dataset)
 from mmsmoke.datasets.synthetic.noise import (domain_warp, fbm, fbm1d,
                                               value_noise)
 from mmsmoke.utils.size_groups import size_group

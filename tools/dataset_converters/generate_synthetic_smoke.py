@@ -19,7 +19,7 @@ import argparse
 import json
 import sys
 
-from mmsmoke.datasets.synthetic.generator import LAYOUTS, generate_dataset
+from mmsmoke.datasets.synthetic.writer import LAYOUTS, generate_dataset
 
 
 def parse_args(argv=None) -> argparse.Namespace:

@@ -1,7 +1,9 @@
 """Procedural synthetic smoke scenes: the embedded default dataset."""
-from .generator import (DISTRACTORS, KINDS, SMOKE_KINDS, SPLIT_OFFSETS,
-                        SyntheticSmokeGenerator, generate_dataset)
+from .generator import SyntheticSmokeGenerator
+from .kinds import KINDS, SMOKE_KINDS
 from .noise import domain_warp, fbm, fbm1d, smoothstep, value_noise
+from .scene import DISTRACTORS
+from .writer import SPLIT_OFFSETS, generate_dataset
 
 __all__ = [
     'SyntheticSmokeGenerator', 'generate_dataset', 'KINDS', 'SMOKE_KINDS',
