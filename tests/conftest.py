@@ -70,7 +70,7 @@ def _tiny_segmentor_cfg(segmentor: str = 'TransmissionEncoderDecoder',
         loss_decode=loss_decode)
     cfg = dict(
         type=segmentor,
-        data_preprocessor=dict(type='SegDataPreProcessor', size=(64, 64)),
+        data_preprocessor=dict(type='SmokeDataPreProcessor', size=(64, 64)),
         backbone=dict(
             type='ResNetV1c',
             depth=18,

@@ -5,7 +5,7 @@
 # linear warm-up iterations, 40k iterations, test threshold 0.4.
 _base_ = [
     '../_base_/models/fosp_mit-b3.py', '../_base_/datasets/smokeseg.py',
-    '../_base_/default_runtime.py', '../_base_/schedules/schedule_40k.py'
+    '../_base_/default_runtime.py', '../_base_/schedules/schedule_40k_fosp.py'
 ]
 crop_size = (512, 512)
 # ImageNet MiT-B3; offline: --cfg-options model.backbone.init_cfg=None
@@ -13,11 +13,6 @@ checkpoint = 'https://download.openmmlab.com/mmsegmentation/v0.5/pretrain/segfor
 model = dict(
     data_preprocessor=dict(size=crop_size),
     backbone=dict(init_cfg=dict(type='Pretrained', checkpoint=checkpoint)))
-optim_wrapper = dict(
-    paramwise_cfg=dict(custom_keys={
-        'neck': dict(lr_mult=10.),
-        'separation': dict(lr_mult=10.)
-    }))
 train_dataloader = dict(batch_size=6)
 val_evaluator = dict(threshold=0.4)  # release: probability > 0.4
 test_evaluator = val_evaluator

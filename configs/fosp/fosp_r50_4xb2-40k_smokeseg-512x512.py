@@ -6,15 +6,10 @@
 # offline: --cfg-options model.pretrained=None
 _base_ = [
     '../_base_/models/fosp_r50.py', '../_base_/datasets/smokeseg.py',
-    '../_base_/default_runtime.py', '../_base_/schedules/schedule_40k.py'
+    '../_base_/default_runtime.py', '../_base_/schedules/schedule_40k_fosp.py'
 ]
 crop_size = (512, 512)
 model = dict(data_preprocessor=dict(size=crop_size))
-optim_wrapper = dict(
-    paramwise_cfg=dict(custom_keys={
-        'neck': dict(lr_mult=10.),
-        'separation': dict(lr_mult=10.)
-    }))
 train_dataloader = dict(batch_size=2)
 val_evaluator = dict(threshold=0.4)  # release: probability > 0.4
 test_evaluator = val_evaluator

@@ -22,7 +22,7 @@ crop_size = (512, 512)
 norm_cfg = dict(type='BN', requires_grad=True)
 model = dict(
     type='BVMEncoderDecoder',
-    data_preprocessor=dict(size=crop_size),
+    data_preprocessor=dict(type='SmokeDataPreProcessor', size=crop_size),
     backbone=dict(norm_cfg=norm_cfg),
     decode_head=dict(
         _delete_=True,

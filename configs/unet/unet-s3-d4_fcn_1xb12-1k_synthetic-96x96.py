@@ -20,34 +20,15 @@ train_pipeline = [
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackSegInputs')
 ]
-# Stock loader names, which MMSegInferencer and mmseg.apis.inference_model
-# look for; the smoke dataset runs them as LoadSmokeImageFromFile and
-# LoadSmokeAnnotations (strict_loading, see docs/datasets.md).
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=img_scale, keep_ratio=False),
-    dict(type='LoadAnnotations'),
-    dict(type='PackSegInputs', meta_keys={{_base_.meta_keys}})
-]
-# `tools/test.py --tta` at this config's test size (ratio 1 = test_pipeline)
-tta_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(
-        type='TestTimeAug',
-        transforms=[
-            [
-                dict(
-                    type='Resize',
-                    scale=(int(img_scale[0] * r), int(img_scale[1] * r)),
-                    keep_ratio=False) for r in [0.75, 1.0, 1.25]
-            ],
-            [
-                dict(type='RandomFlip', prob=0., direction='horizontal'),
-                dict(type='RandomFlip', prob=1., direction='horizontal')
-            ],
-            [dict(type='LoadAnnotations')],
-            [dict(type='PackSegInputs', meta_keys={{_base_.meta_keys}})],
-        ])
+# Test on whole images resized to img_scale as in training, `--tta` at 0.75, 1
+# and 1.25 times it (the rest of both pipelines: smoke_binary_common.py).
+test_pipeline = _base_.test_pipeline
+test_pipeline[1] = dict(type='Resize', scale=img_scale, keep_ratio=False)
+tta_pipeline = _base_.tta_pipeline
+tta_pipeline[1].transforms[0] = [
+    dict(test_pipeline[1], scale=(int(img_scale[0] * r),
+                                  int(img_scale[1] * r)))
+    for r in _base_.img_ratios
 ]
 train_dataloader = dict(batch_size=12, dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))

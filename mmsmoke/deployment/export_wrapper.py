@@ -4,6 +4,7 @@ from typing import List, Tuple
 from mmengine.logging import print_log
 from torch import Tensor, nn
 
+from ..models.necks import FocusNeck
 from ..models.segmentors.bvm_encoder_decoder import BVMEncoderDecoder
 from ..models.segmentors.fosp_encoder_decoder import FoSpEncoderDecoder
 
@@ -24,7 +25,7 @@ class SegmentorExportWrapper(nn.Module):
       head's logits resized to the input, as in 'whole' inference);
     - :class:`BVMEncoderDecoder`: ``seg_logits`` and the **sampling-free**
       ``uncertainty_total``, ``uncertainty_aleatoric`` and
-      ``uncertainty_epistemic`` maps (``encode_decode_with_uncertainty``
+      ``uncertainty_epistemic`` maps (``encode_decode_with_maps``
       with ``uncertainty='sampling_free'``: one deterministic pass with
       ``z = mu`` and no dropout, then ``g_gamma``). The Monte Carlo mode
       draws random numbers and is not exported; a config that asks for it
@@ -65,9 +66,10 @@ class SegmentorExportWrapper(nn.Module):
                 extra = BVM_OUTPUTS
         elif isinstance(segmentor, FoSpEncoderDecoder):
             self.kind = 'fosp'
+            focus = isinstance(getattr(segmentor, 'neck', None), FocusNeck)
             extra = tuple(
                 key for key in FOSP_OUTPUTS
-                if (key == 'focus' and segmentor.focus_index is not None) or (
+                if (key == 'focus' and focus) or (
                     key != 'focus' and segmentor.separation is not None))
         self.output_names: Tuple[str, ...] = ('seg_logits', ) + extra
 
@@ -97,14 +99,14 @@ class SegmentorExportWrapper(nn.Module):
             saved = model.test_cfg.get('uncertainty', 'sampling_free')
             model.test_cfg['uncertainty'] = 'sampling_free'
             try:
-                logits, maps = model.encode_decode_with_uncertainty(
-                    inputs, metas)
+                logits, maps = model.encode_decode_with_maps(
+                    inputs, None, metas)
             finally:
                 model.test_cfg['uncertainty'] = saved
-            return (logits, maps['total'], maps['aleatoric'],
-                    maps['epistemic'])
-        if self.kind == 'fosp':
-            logits, maps = model._encode_decode_with_maps(inputs, metas)
+            maps = model.finish_maps(maps)
+        elif self.kind == 'fosp':
+            logits, maps = model.encode_decode_with_maps(inputs, None, metas)
+        if self.kind in ('bvm', 'fosp'):
             return (logits, ) + tuple(maps[key]
                                       for key in self.output_names[1:])
         return (model.encode_decode(inputs, metas), )

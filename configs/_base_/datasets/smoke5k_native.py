@@ -25,33 +25,16 @@ train_pipeline = [
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackSegInputs')
 ]
-# scale_factor=1.0 keeps the native size; it is the ratio-1 view of --tta.
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale_factor=1.0, keep_ratio=True),
-    dict(type='LoadAnnotations'),
-    dict(type='PackSegInputs', meta_keys={{_base_.meta_keys}})
+# scale_factor=1.0 keeps the native size; `--tta` resizes by 0.75, 1 and
+# 1.25 (the ratio-1 view is the test resize).
+test_pipeline = _base_.test_pipeline
+test_pipeline[1] = dict(type='Resize', scale_factor=1.0, keep_ratio=True)
+tta_pipeline = _base_.tta_pipeline
+tta_pipeline[1].transforms[0] = [
+    dict(test_pipeline[1], scale_factor=r) for r in _base_.img_ratios
 ]
-tta_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(
-        type='TestTimeAug',
-        transforms=[
-            [
-                dict(type='Resize', scale_factor=r, keep_ratio=True)
-                for r in [0.75, 1.0, 1.25]
-            ],
-            [
-                dict(type='RandomFlip', prob=0., direction='horizontal'),
-                dict(type='RandomFlip', prob=1., direction='horizontal')
-            ],
-            [dict(type='LoadAnnotations')],
-            [dict(type='PackSegInputs', meta_keys={{_base_.meta_keys}})],
-        ])
-]
-train_dataloader = dict(
-    batch_size=4, dataset=dict(pipeline=train_pipeline))
-val_dataloader = dict(batch_size=1, dataset=dict(pipeline=test_pipeline))
+train_dataloader = dict(batch_size=4, dataset=dict(pipeline=train_pipeline))
+val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader
 # the 640x640 test windows of the models that use this recipe
 native_test_cfg = dict(mode='slide', crop_size=(640, 640), stride=(480, 480))

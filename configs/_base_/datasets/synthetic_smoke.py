@@ -3,12 +3,11 @@
 #       --out data/synthetic_smoke --layout smoke5k
 # It has thin/transparent and small smoke, cloud and fog distractors and
 # smoke-free negatives; see docs/synthetic_smoke.md.
-dataset_type = 'SMOKE5KDataset'
+# The SMOKE5K layout and dataset class come from smoke5k.py, the test
+# pipelines, dataloader settings and metric from smoke_binary_common.py.
+_base_ = ['./smoke5k.py']
 data_root = 'data/synthetic_smoke'
 crop_size = (256, 256)
-meta_keys = ('img_path', 'seg_map_path', 'ori_shape', 'img_shape',
-             'pad_shape', 'scale_factor', 'flip', 'flip_direction',
-             'reduce_zero_label', 'size_group')
 train_pipeline = [
     dict(type='LoadSmokeImageFromFile'),
     dict(type='LoadSmokeAnnotations'),
@@ -21,63 +20,20 @@ train_pipeline = [
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackSegInputs')
 ]
-# Stock loader names, which MMSegInferencer and mmseg.apis.inference_model
-# look for; the smoke dataset runs them as LoadSmokeImageFromFile and
-# LoadSmokeAnnotations (strict_loading, see docs/datasets.md).
+# Test at 256x256 (aspect ratio kept); `--tta` at 0.75, 1 and 1.25 times it.
 test_scale = (256, 256)
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=test_scale, keep_ratio=True),
-    dict(type='LoadAnnotations'),
-    dict(type='PackSegInputs', meta_keys=meta_keys)
-]
-# `tools/test.py --tta`: the test scale times 0.75, 1 and 1.25 (ratio 1 is
-# the test pipeline's resize) and horizontal flips, merged by SmokeTTAModel
-# (default_runtime.py).
-img_ratios = [0.75, 1.0, 1.25]
-tta_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(
-        type='TestTimeAug',
-        transforms=[
-            [
-                dict(
-                    type='Resize',
-                    scale=(int(test_scale[0] * r), int(test_scale[1] * r)),
-                    keep_ratio=True) for r in img_ratios
-            ],
-            [
-                dict(type='RandomFlip', prob=0., direction='horizontal'),
-                dict(type='RandomFlip', prob=1., direction='horizontal')
-            ],
-            [dict(type='LoadAnnotations')],
-            [dict(type='PackSegInputs', meta_keys=meta_keys)],
-        ])
+test_pipeline = _base_.test_pipeline
+test_pipeline[1].scale = test_scale
+tta_pipeline = _base_.tta_pipeline
+tta_pipeline[1].transforms[0] = [
+    dict(test_pipeline[1], scale=(int(test_scale[0] * r),
+                                  int(test_scale[1] * r)))
+    for r in _base_.img_ratios
 ]
 train_dataloader = dict(
     batch_size=4,
     num_workers=1,
-    persistent_workers=True,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        data_prefix=dict(img_path='train/img', seg_map_path='train/gt'),
-        pipeline=train_pipeline))
+    dataset=dict(data_root=data_root, pipeline=train_pipeline))
 val_dataloader = dict(
-    batch_size=1,
-    num_workers=1,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        data_prefix=dict(img_path='test/img', seg_map_path='test/gt'),
-        pipeline=test_pipeline))
+    num_workers=1, dataset=dict(data_root=data_root, pipeline=test_pipeline))
 test_dataloader = val_dataloader
-# Validation logs the scalar metrics; the test run also returns (and with
-# --out saves) the reliability-diagram bins.
-val_evaluator = dict(
-    type='SmokeMetric', threshold=0.5, return_reliability_bins=False)
-test_evaluator = dict(
-    type='SmokeMetric', threshold=0.5, return_reliability_bins=True)

@@ -28,5 +28,4 @@ model = dict(
         threshold=0.5,
         norm_cfg=norm_cfg,
         init_cfg=smoke_prior_init,
-        loss_decode=dict(
-            type='CrossEntropyLoss', use_sigmoid=True, loss_weight=0.4)))
+        loss_decode=dict(binary_loss, loss_weight=0.4)))

@@ -17,7 +17,7 @@ norm_cfg = dict(type='BN', requires_grad=True)
 # weights and never predict above sigmoid(bias) < 0.5 (docs/models.md).
 smoke_prior_init = dict(type='Normal', std=0.01, bias=-2.944, override=dict(name='conv_seg'))
 data_preprocessor = dict(
-    type='SegDataPreProcessor',
+    type='SmokeDataPreProcessor',
     mean=[123.675, 116.28, 103.53],
     std=[58.395, 57.12, 57.375],
     bgr_to_rgb=True,
@@ -65,11 +65,8 @@ model = dict(
         in_index=[0, 1, 2, 3],
         channels=256,
         fusion_channels=[256, 512, 768, 1024],  # release widths
-        fg_index=9,  # the separation foreground appended after the neck
-        fg_in_channels=7,
+        # the foreground pyramid; fg_in_channels comes from the separation
         fg_channels=[32, 64, 128, 256],
-        focus_index=4,
-        side_index=[5, 6, 7, 8],
         # release deep supervision: 0.5 final + 0.1 x (focus, o4..o32)
         final_loss_weight=0.5,
         focus_loss_weight=0.1,

@@ -19,7 +19,7 @@ norm_cfg = dict(type='BN', requires_grad=True)
 # weights and never predict above sigmoid(bias) < 0.5 (docs/models.md).
 smoke_prior_init = dict(type='Normal', std=0.01, bias=-2.944, override=dict(name='conv_seg'))
 data_preprocessor = dict(
-    type='SegDataPreProcessor',
+    type='SmokeDataPreProcessor',
     mean=[123.675, 116.28, 103.53],
     std=[58.395, 57.12, 57.375],
     bgr_to_rgb=True,

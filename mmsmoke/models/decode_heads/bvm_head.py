@@ -8,10 +8,89 @@ from torch import Tensor, nn
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.models.utils import resize
 from mmseg.registry import MODELS
-from mmseg.utils import ConfigType, SampleList
-from ..utils.bvm_blocks import (RCAB, DenseASPP, LatentEncoder,
-                                gaussian_kl_to_standard_normal)
-from ..utils.one_channel import fix_binary_acc_seg
+from mmseg.utils import ConfigType
+from ..layers import RCAB, DenseASPP
+
+
+class LatentEncoder(nn.Module):
+    """Inference network ``P_omega(z | x)``: image to ``mu``, ``log var``.
+
+    Five 4x4 stride-2 convolutions (each with normalisation and LeakyReLU)
+    encode the image; global average pooling and two linear layers give the
+    mean and the log-variance of a diagonal Gaussian over ``z``
+    (Transmission-BVM Sec. "Latent Variable Model").
+
+    Deviations from the release, with reasons: global average pooling
+    replaces the release's flatten + ``Linear`` whose input size is tied to
+    the training size (8x8, 11x11, 15x15 for 256/352/480 pixels), so any
+    input size works; each layer has its own normalisation (the release
+    reuses ``bn4`` for the fifth layer).
+
+    Args:
+        in_channels (int): Image channels. Defaults to 3.
+        base_channels (int): Width of the first layer; the widths are
+            ``c, 2c, 4c, 8c, 8c``. Defaults to 32.
+        latent_dim (int): Dimension of ``z``. Defaults to 8.
+        norm_cfg (dict): Normalisation layer config. Defaults to BN.
+    """
+
+    def __init__(
+        self,
+        in_channels: int = 3,
+        base_channels: int = 32,
+        latent_dim: int = 8,
+        norm_cfg: ConfigType = dict(type='BN')) -> None:
+        super().__init__()
+        widths = [base_channels * m for m in (1, 2, 4, 8, 8)]
+        layers = []
+        prev = in_channels
+        for width in widths:
+            layers.append(
+                ConvModule(
+                    prev,
+                    width,
+                    4,
+                    stride=2,
+                    padding=1,
+                    norm_cfg=norm_cfg,
+                    act_cfg=dict(type='LeakyReLU', negative_slope=0.2)))
+            prev = width
+        self.convs = nn.Sequential(*layers)
+        self.fc_mu = nn.Linear(prev, latent_dim)
+        self.fc_logvar = nn.Linear(prev, latent_dim)
+        self.latent_dim = latent_dim
+
+    def forward(self, image: Tensor) -> Tuple[Tensor, Tensor]:
+        """Return ``mu`` and ``log sigma^2``, each (N, latent_dim)."""
+        feat = self.convs(image).mean(dim=(2, 3))
+        return self.fc_mu(feat), self.fc_logvar(feat)
+
+
+def gaussian_kl_to_standard_normal(
+        mu: Tensor,
+        logvar: Tensor,
+        reduction: Optional[str] = 'mean') -> Tensor:
+    """``KL(N(mu, diag(exp(logvar))) || N(0, I))``, summed over dimensions.
+
+    ``0.5 * sum_d (mu_d^2 + exp(logvar_d) - logvar_d - 1)``.
+
+    Args:
+        mu (Tensor): Means (N, D).
+        logvar (Tensor): Log-variances (N, D).
+        reduction (str, optional): 'mean' over the batch, 'sum', or
+            None/'none' for the per-sample values.
+
+    Returns:
+        Tensor: The divergence.
+    """
+    kl = 0.5 * (mu.square() + logvar.exp() - logvar - 1).sum(dim=1)
+    if reduction == 'mean':
+        return kl.mean()
+    if reduction == 'sum':
+        return kl.sum()
+    if reduction in (None, 'none'):
+        return kl
+    raise ValueError(f'reduction must be mean, sum or none, got {reduction}')
 
 
 @MODELS.register_module()
@@ -22,7 +101,7 @@ class BVMHead(BaseDecodeHead):
     Latent Variable Model":
 
     1. The inference network ``P_omega(z | x)``
-       (:class:`~mmsmoke.models.utils.bvm_blocks.LatentEncoder`, five
+       (:class:`LatentEncoder`, five
        convolutions on the image) gives ``mu`` and ``log sigma^2``; ``z`` is
        drawn with the reparameterisation ``z = mu + sigma * eps``. Its KL
        divergence to the prior ``N(0, I)`` is the second term of Eq. 2
@@ -38,9 +117,13 @@ class BVMHead(BaseDecodeHead):
        size and concatenated) and ``conv_seg`` gives the logit at 1/4
        resolution (1 channel for the binary smoke convention).
 
-    The image is needed for ``z``: use the head through
-    :class:`~mmsmoke.models.segmentors.BVMEncoderDecoder`, which passes the
-    (normalised) input batch as ``image``.
+    The head declares a latent-head interface, :meth:`infer_latent`
+    (``P_omega(z | x)`` of the normalised input batch), :meth:`decode`
+    (``P_theta(y | x, z)``), :meth:`reparameterize` and :meth:`loss_kl`,
+    which :class:`~mmsmoke.models.segmentors.BVMEncoderDecoder` drives: it
+    samples ``z`` in training (the one path of the KL term) and uses the
+    posterior mean at test time. ``loss_by_feat`` and ``predict_by_feat``
+    are the stock ones.
 
     Deviations from the authors' release, with reasons:
 
@@ -152,7 +235,7 @@ class BVMHead(BaseDecodeHead):
         if image is None:
             raise ValueError(
                 'BVMHead needs the input image for its inference network '
-                'P(z|x); use it through BVMEncoderDecoder.')
+                "P(z|x); use it under model.type='BVMEncoderDecoder'")
         return self.latent_encoder(image)
 
     @staticmethod
@@ -198,55 +281,24 @@ class BVMHead(BaseDecodeHead):
 
     def forward(self,
                 inputs: List[Tensor],
-                image: Optional[Tensor] = None,
                 z: Optional[Tensor] = None) -> Tensor:
-        """Logits; ``z`` is sampled in training mode, the mean otherwise.
+        """Logits for the latent codes ``z``.
+
+        :class:`~mmsmoke.models.segmentors.BVMEncoderDecoder` infers ``z``
+        from the image (:meth:`infer_latent`) and passes it; a stock
+        ``EncoderDecoder`` hands its head no image, so it cannot drive this
+        head.
 
         Args:
             inputs (list[Tensor]): Backbone features.
-            image (Tensor, optional): Normalised input batch, needed unless
-                ``z`` is given.
-            z (Tensor, optional): Latent codes to use.
+            z (Tensor): Latent codes (N, latent_dim).
 
         Returns:
             Tensor: Logits (N, out_channels, H/4, W/4).
         """
         if z is None:
-            mu, logvar = self.infer_latent(image)
-            z = self.reparameterize(mu, logvar) if self.training else mu
+            raise ValueError(
+                'BVMHead is a latent head: its z comes from the image, so it '
+                "runs under model.type='BVMEncoderDecoder', which infers z; a "
+                'stock EncoderDecoder cannot drive it')
         return self.decode(inputs, z)
-
-    def loss(self,
-             inputs: List[Tensor],
-             batch_data_samples: SampleList,
-             train_cfg: ConfigType,
-             image: Optional[Tensor] = None) -> dict:
-        """Segmentation losses of a sampled ``z`` plus ``loss_kl`` (Eq. 2).
-
-        Args:
-            inputs (list[Tensor]): Backbone features.
-            batch_data_samples (list[SegDataSample]): Samples with
-                ``gt_sem_seg``.
-            train_cfg (dict): Training config (unused).
-            image (Tensor): Normalised input batch.
-
-        Returns:
-            dict[str, Tensor]: Loss items.
-        """
-        mu, logvar = self.infer_latent(image)
-        seg_logits = self.decode(inputs, self.reparameterize(mu, logvar))
-        losses = fix_binary_acc_seg(
-            self.loss_by_feat(seg_logits, batch_data_samples), self,
-            seg_logits, batch_data_samples)
-        losses['loss_kl'] = self.loss_kl(mu, logvar)
-        return losses
-
-    def predict(self,
-                inputs: List[Tensor],
-                batch_img_metas: List[dict],
-                test_cfg: ConfigType,
-                image: Optional[Tensor] = None) -> Tensor:
-        """Logits of the posterior mean ``z``, resized as the stock head does.
-        """
-        return self.predict_by_feat(
-            self.forward(inputs, image=image), batch_img_metas)

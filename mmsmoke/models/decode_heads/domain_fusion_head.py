@@ -10,7 +10,11 @@ from mmseg.registry import MODELS
 from mmseg.utils import ConfigType, SampleList
 from torch import Tensor, nn
 
-from ..utils.one_channel import seg_accuracy
+from ..losses.accuracy import seg_accuracy
+from ..necks.focus_neck import FocusOutputs
+
+#: Keys of the former index wiring, refused with a hint.
+_REMOVED_KEYS = ('fg_index', 'focus_index', 'side_index')
 
 
 class _ForegroundEncoder(nn.Module):
@@ -67,27 +71,31 @@ class DomainFusionHead(BaseDecodeHead):
         y_i = conv([F'_i, G_i, up(y_{i+1})])             i = L-1 .. 1
         logit = conv_seg(dropout(conv(y_1)))
 
-    ``F'_i`` are ``inputs[in_index]`` (the :class:`FocusNeck` outputs
-    0..3). ``G_i`` is a strided conv pyramid over the separation
-    foreground tensor ``inputs[fg_index]`` (the 7-channel
-    ``[|I - B|, a, a * S]`` that :class:`FoSpEncoderDecoder` appends).
+    ``F'_i`` are ``inputs[in_index]`` (the focus-weighted features of
+    :class:`FocusNeck`, ``FocusOutputs.features``). ``G_i`` is a strided
+    conv pyramid over the separation foreground tensor, passed by name as
+    ``forward(inputs, foreground=...)`` (the ``[|I - B|, a, a * S]``
+    tensor of :class:`SeparationModule`; :class:`FoSpEncoderDecoder` sets
+    ``fg_in_channels`` from the separation module's ``out_channels``, as
+    ``EncoderDecoder`` reads ``num_classes`` from its head).
 
     Deep supervision (release ``base_decode_head.py``): every loss in
     ``loss_decode`` is applied to the final logit with
-    ``final_loss_weight`` (0.5), to the focus logit ``inputs[focus_index]``
-    with ``focus_loss_weight`` (0.1) and to each side logit
-    ``inputs[side_index[k]]`` with ``side_loss_weights[k]`` (0.1 each),
-    i.e. the release's 6 terms. These weights multiply the ``loss_weight``
+    ``final_loss_weight`` (0.5), to the focus logit ``inputs.focus`` with
+    ``focus_loss_weight`` (0.1) and to each side logit ``inputs.sides[k]``
+    with ``side_loss_weights[k]`` (0.1 each), i.e. the release's 6 terms;
+    the focus and side logits are read by name from the
+    :class:`FocusOutputs` of the neck. These weights multiply the ``loss_weight``
     inside ``loss_decode``. The final term keeps the loss's own name
     (e.g. ``loss_ce``); the others get a suffix (``loss_ce_focus``,
     ``loss_ce_side0`` ...). A pixel sampler, if set, weights the final
     term only.
 
     Every part is optional, so the head also works after a stock backbone
-    without the neck or the separation (``focus_index=None,
-    side_index=(), fg_index=None``: a plain coarse-to-fine fusion decoder)
-    or after :class:`FocusNeck` in a stock ``EncoderDecoder``
-    (``fg_index=None``).
+    without the neck or the separation (``focus_loss_weight=None,
+    side_loss_weights=()``: a plain coarse-to-fine fusion decoder) or
+    after :class:`FocusNeck` in a stock ``EncoderDecoder`` (no
+    foreground: ``fg_in_channels=None``).
 
     Deviations from the released code (``FOSP_main.py`` L198-225):
 
@@ -111,23 +119,19 @@ class DomainFusionHead(BaseDecodeHead):
             convs, coarsest first. Release: (256, 512, 768, 1024).
         fusion_kernel_size (int): Kernel size of the fusion convs.
             Defaults to 1 (release).
-        fg_index (int, optional): Index of the separation foreground tensor
-            in the input tuple; None disables the foreground branch.
-            Defaults to 9 (after the 9 :class:`FocusNeck` outputs).
-        fg_in_channels (int): Channels of the foreground tensor.
-            Defaults to 7 (:attr:`SeparationModule.out_channels`).
+        fg_in_channels (int, optional): Channels of the foreground tensor;
+            None (default) builds no foreground branch.
+            :class:`FoSpEncoderDecoder` fills it in from its separation
+            module; set it by hand only to use the head elsewhere.
         fg_channels (Sequence[int]): Channels of the foreground pyramid,
             finest first. Defaults to (32, 64, 128, 256).
-        focus_index (int, optional): Index of the focus logit; None
-            disables its loss. Defaults to 4.
-        side_index (Sequence[int]): Indices of the side logits. Defaults to
-            (5, 6, 7, 8).
         final_loss_weight (float): Weight of the final-logit loss.
             Defaults to 0.5 (release).
-        focus_loss_weight (float): Weight of the focus-logit loss.
-            Defaults to 0.1 (release).
-        side_loss_weights (Sequence[float]): Weight of each side-logit loss.
-            Defaults to (0.1, 0.1, 0.1, 0.1) (release).
+        focus_loss_weight (float, optional): Weight of the focus-logit
+            loss; None disables it. Defaults to 0.1 (release).
+        side_loss_weights (Sequence[float]): Weight of the loss of each
+            side logit ``o4, o8, o16, o32``; empty disables them. Defaults
+            to (0.1, 0.1, 0.1, 0.1) (release).
         **kwargs: Other :class:`BaseDecodeHead` arguments (``num_classes``,
             ``out_channels``, ``threshold``, ``norm_cfg``, ``loss_decode``,
             ``dropout_ratio``, ``align_corners`` ...).
@@ -139,15 +143,20 @@ class DomainFusionHead(BaseDecodeHead):
                  in_index: Sequence[int] = (0, 1, 2, 3),
                  fusion_channels: Sequence[int] = (256, 512, 768, 1024),
                  fusion_kernel_size: int = 1,
-                 fg_index: Optional[int] = 9,
-                 fg_in_channels: int = 7,
+                 fg_in_channels: Optional[int] = None,
                  fg_channels: Sequence[int] = (32, 64, 128, 256),
-                 focus_index: Optional[int] = 4,
-                 side_index: Sequence[int] = (5, 6, 7, 8),
                  final_loss_weight: float = 0.5,
-                 focus_loss_weight: float = 0.1,
+                 focus_loss_weight: Optional[float] = 0.1,
                  side_loss_weights: Sequence[float] = (0.1, 0.1, 0.1, 0.1),
                  **kwargs) -> None:
+        removed = [key for key in _REMOVED_KEYS if key in kwargs]
+        if removed:
+            raise ValueError(
+                f'DomainFusionHead: {removed} no longer exist; the focus and '
+                'side logits are read by name from the FocusNeck outputs and '
+                'the foreground is passed by name. Delete them from '
+                'model.decode_head (focus_loss_weight=None / '
+                'side_loss_weights=() disable the deep supervision)')
         kwargs.setdefault('input_transform', 'multiple_select')
         if kwargs['input_transform'] != 'multiple_select':
             raise ValueError('DomainFusionHead needs input_transform='
@@ -163,17 +172,15 @@ class DomainFusionHead(BaseDecodeHead):
             raise ValueError(
                 f'DomainFusionHead: fusion_channels {tuple(fusion_channels)} '
                 f'needs one entry per input level ({num_levels})')
-        if fg_index is not None and len(fg_channels) != num_levels:
+        if fg_in_channels is not None and len(fg_channels) != num_levels:
             raise ValueError(
                 f'DomainFusionHead: fg_channels {tuple(fg_channels)} needs '
                 f'one entry per input level ({num_levels})')
-        if len(side_loss_weights) != len(side_index):
+        if len(side_loss_weights) not in (0, len(FocusOutputs.SIDE_FIELDS)):
             raise ValueError('DomainFusionHead: side_loss_weights '
-                             f'{tuple(side_loss_weights)} and side_index '
-                             f'{tuple(side_index)} must have the same length')
-        self.fg_index = fg_index
-        self.focus_index = focus_index
-        self.side_index = tuple(side_index)
+                             f'{tuple(side_loss_weights)} needs one weight '
+                             'per side logit (o4, o8, o16, o32) or none')
+        self.fg_in_channels = fg_in_channels
         self.final_loss_weight = final_loss_weight
         self.focus_loss_weight = focus_loss_weight
         self.side_loss_weights = tuple(side_loss_weights)
@@ -182,7 +189,7 @@ class DomainFusionHead(BaseDecodeHead):
             conv_cfg=self.conv_cfg,
             norm_cfg=self.norm_cfg,
             act_cfg=self.act_cfg)
-        if fg_index is not None:
+        if fg_in_channels is not None:
             self.fg_encoder = _ForegroundEncoder(fg_in_channels,
                                                  list(fg_channels), **cfg)
             fg_channels = list(fg_channels)
@@ -204,24 +211,17 @@ class DomainFusionHead(BaseDecodeHead):
             prev = fusion_channels[k]
         self.fusion_final = ConvModule(prev, channels, 1, **cfg)
 
-    def _get(self, inputs: Sequence[Tensor], index: int, what: str) -> Tensor:
-        if index >= len(inputs) or index < -len(inputs):
-            hint = (' The foreground is appended by FoSpEncoderDecoder; '
-                    'set fg_index=None to use the head without separation.'
-                    if what == 'foreground' else
-                    ' Focus/side logits come from FocusNeck; set '
-                    'focus_index=None and side_index=() without it.')
-            raise IndexError(
-                f'DomainFusionHead: {what} index {index} is out of range for '
-                f'{len(inputs)} inputs.{hint}')
-        return inputs[index]
-
-    def forward(self, inputs: Sequence[Tensor]) -> Tensor:
+    def forward(self,
+                inputs: Sequence[Tensor],
+                foreground: Optional[Tensor] = None) -> Tensor:
         """Fuse the features into the final logit.
 
         Args:
-            inputs (Sequence[Tensor]): Neck outputs (plus the foreground
-                tensor when ``fg_index`` is set).
+            inputs (Sequence[Tensor]): Neck outputs (:class:`FocusOutputs`)
+                or plain backbone features.
+            foreground (Tensor, optional): The separation foreground tensor
+                (N, fg_in_channels, H, W); required when the head has a
+                foreground branch.
 
         Returns:
             Tensor: Logits (N, out_channels, H/4, W/4) at the finest
@@ -235,8 +235,15 @@ class DomainFusionHead(BaseDecodeHead):
                     f'{tuple(x.shape)}, expected {c} channels')
         fg_feats = None
         if self.fg_encoder is not None:
-            fg = self._get(inputs, self.fg_index, 'foreground')
-            fg_feats = self.fg_encoder(fg.to(feats[0]), feats[0].shape[-2:])
+            if foreground is None:
+                raise ValueError(
+                    'DomainFusionHead: fg_in_channels='
+                    f'{self.fg_in_channels} builds a foreground branch, but '
+                    'no foreground was passed; use the head in '
+                    'FoSpEncoderDecoder with a separation module, or remove '
+                    'model.decode_head.fg_in_channels')
+            fg_feats = self.fg_encoder(
+                foreground.to(feats[0]), feats[0].shape[-2:])
         y = None
         for k, level in enumerate(reversed(range(len(feats)))):
             x = feats[level]
@@ -257,28 +264,57 @@ class DomainFusionHead(BaseDecodeHead):
             mode='bilinear',
             align_corners=self.align_corners)
 
-    def loss(self, inputs: Sequence[Tensor], batch_data_samples: SampleList,
-             train_cfg: ConfigType) -> Dict[str, Tensor]:
+    def deep_supervision(
+            self,
+            inputs: Sequence[Tensor]) -> List[Tuple[Tensor, float, str]]:
+        """The focus and side logits to supervise, by name.
+
+        Args:
+            inputs (Sequence[Tensor]): The head inputs.
+
+        Returns:
+            list[tuple[Tensor, float, str]]: (logits, weight, name suffix).
+
+        Raises:
+            ValueError: If a weight asks for a logit that the inputs (not
+                :class:`FocusOutputs`) do not have.
+        """
+        if self.focus_loss_weight is None and not self.side_loss_weights:
+            return []
+        if not isinstance(inputs, FocusOutputs):
+            raise ValueError(
+                'DomainFusionHead: focus_loss_weight / side_loss_weights '
+                'supervise the focus and side logits of FocusNeck, but the '
+                f'inputs are a {type(inputs).__name__}; without FocusNeck '
+                'set model.decode_head.focus_loss_weight=None and '
+                'side_loss_weights=()')
+        extra: List[Tuple[Tensor, float, str]] = []
+        if self.focus_loss_weight is not None:
+            extra.append((inputs.focus, self.focus_loss_weight, 'focus'))
+        for k, (side, weight) in enumerate(
+                zip(inputs.sides, self.side_loss_weights)):
+            extra.append((side, weight, f'side{k}'))
+        return extra
+
+    def loss(self,
+             inputs: Sequence[Tensor],
+             batch_data_samples: SampleList,
+             train_cfg: ConfigType,
+             foreground: Optional[Tensor] = None) -> Dict[str, Tensor]:
         """Forward and compute the deeply supervised losses.
 
         Args:
             inputs (Sequence[Tensor]): See :meth:`forward`.
             batch_data_samples (list[SegDataSample]): With ``gt_sem_seg``.
             train_cfg (dict): Training config (unused).
+            foreground (Tensor, optional): See :meth:`forward`.
 
         Returns:
             dict[str, Tensor]: The loss terms.
         """
-        seg_logits = self.forward(inputs)
-        extra: List[Tuple[Tensor, float, str]] = []
-        if self.focus_index is not None:
-            focus = self._get(inputs, self.focus_index, 'focus')
-            extra.append((focus, self.focus_loss_weight, 'focus'))
-        pairs = zip(self.side_index, self.side_loss_weights)
-        for k, (idx, weight) in enumerate(pairs):
-            side = self._get(inputs, idx, 'side')
-            extra.append((side, weight, f'side{k}'))
-        return self.loss_by_feat(seg_logits, batch_data_samples, extra)
+        seg_logits = self.forward(inputs, foreground=foreground)
+        return self.loss_by_feat(seg_logits, batch_data_samples,
+                                 self.deep_supervision(inputs))
 
     def loss_by_feat(
         self,

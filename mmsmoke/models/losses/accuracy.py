@@ -1,17 +1,17 @@
-"""Helpers for decode heads with one sigmoid channel (``out_channels=1``).
+"""Training-log accuracy of decode heads, one sigmoid channel included.
 
-MMSeg supports such heads, but its training-log accuracy and its
-``DiceLoss`` assume one channel per class. These helpers give the
-thresholded accuracy and refuse the loss that would train the wrong mask.
+MMSeg supports heads with one sigmoid channel (``out_channels=1``), but its
+training-log accuracy takes the arg-max over the channels. These functions
+threshold one channel instead; more channels go to MMSeg's ``accuracy``.
 """
-from typing import Dict, List
+from typing import Dict
 
 import torch
 from torch import Tensor, nn
 
-from mmseg.models.losses import DiceLoss, accuracy
+from mmseg.models.losses import accuracy
 from mmseg.models.utils import resize
-from mmseg.utils import SampleList, add_prefix
+from mmseg.utils import SampleList
 
 
 def seg_accuracy(seg_logits: Tensor,
@@ -104,98 +104,7 @@ def fix_binary_acc_seg(losses: Dict[str, Tensor], head: nn.Module,
     Returns:
         dict[str, Tensor]: ``losses``.
     """
-    if 'acc_seg' in losses and seg_logits.shape[1] == 1:
+    if 'acc_seg' in losses and isinstance(seg_logits, Tensor) and \
+            seg_logits.shape[1] == 1:
         losses['acc_seg'] = head_accuracy(head, seg_logits, batch_data_samples)
     return losses
-
-
-def _auxiliary_heads(auxiliary_head: nn.Module) -> List[tuple]:
-    """(head, loss prefix) pairs, named as ``EncoderDecoder`` names them."""
-    if isinstance(auxiliary_head, nn.ModuleList):
-        return [(head, f'aux_{idx}')
-                for idx, head in enumerate(auxiliary_head)]
-    return [(auxiliary_head, 'aux')]
-
-
-def auxiliary_head_losses(auxiliary_head: nn.Module, inputs: List[Tensor],
-                          data_samples: SampleList) -> Dict[str, Tensor]:
-    """Auxiliary-head losses as MMSeg's ``EncoderDecoder`` computes them.
-
-    The same loss items and ``aux`` / ``aux_{idx}`` prefixes, with
-    :func:`fix_binary_acc_seg` applied to each one-channel head.
-
-    Args:
-        auxiliary_head (nn.Module): A decode head or an ``nn.ModuleList``
-            of them.
-        inputs (list[Tensor]): The features the heads take.
-        data_samples (list[SegDataSample]): Samples with ``gt_sem_seg``.
-
-    Returns:
-        dict[str, Tensor]: Prefixed loss items.
-    """
-    losses: Dict[str, Tensor] = dict()
-    for head, prefix in _auxiliary_heads(auxiliary_head):
-        seg_logits = head.forward(inputs)
-        head_losses = fix_binary_acc_seg(
-            head.loss_by_feat(seg_logits, data_samples), head, seg_logits,
-            data_samples)
-        losses.update(add_prefix(head_losses, prefix))
-    return losses
-
-
-def check_one_channel_losses(segmentor: nn.Module) -> None:
-    """Refuse MMSeg's ``DiceLoss`` on a head with one sigmoid channel.
-
-    ``DiceLoss`` one-hot encodes the label into as many channels as the
-    logits have; with one channel that is the background mask, so the loss
-    pushes the smoke probability toward the background. The decode head and
-    every auxiliary head are checked; softmax heads (``out_channels > 1``)
-    pass.
-
-    Args:
-        segmentor (nn.Module): An ``EncoderDecoder`` after its heads are
-            built.
-
-    Raises:
-        ValueError: If a one-channel head has a ``DiceLoss``; the message
-            names the head.
-    """
-    heads = [(segmentor.decode_head, 'decode_head')]
-    if getattr(segmentor, 'auxiliary_head', None) is not None:
-        heads += [
-            (head, f'auxiliary_head ({prefix})')
-            for head, prefix in _auxiliary_heads(segmentor.auxiliary_head)
-        ]
-    for head, owner in heads:
-        if getattr(head, 'out_channels', None) != 1:
-            continue
-        losses = head.loss_decode
-        if not isinstance(losses, nn.ModuleList):
-            losses = [losses]
-        if any(isinstance(loss, DiceLoss) for loss in losses):
-            raise ValueError(
-                f'{owner}: MMSeg\'s DiceLoss on one sigmoid channel '
-                '(out_channels=1) scores the prediction against the '
-                'background mask; use dict(type=\'BinaryDiceLoss\') '
-                'from mmsmoke instead')
-
-
-class OneChannelAuxiliaryMixin:
-    """Segmentor mixin: auxiliary-head losses via :func:`auxiliary_head_losses`.
-
-    Put it before ``EncoderDecoder`` in the bases so that one-channel
-    auxiliary heads log the thresholded ``acc_seg``.
-    """
-
-    def _auxiliary_head_forward_train(self, inputs: List[Tensor],
-                                      data_samples: SampleList) -> dict:
-        """Auxiliary-head losses, ``acc_seg`` thresholded for one channel.
-
-        Args:
-            inputs (list[Tensor]): Features the auxiliary heads take.
-            data_samples (list[SegDataSample]): Samples with ``gt_sem_seg``.
-
-        Returns:
-            dict[str, Tensor]: Loss items prefixed ``aux``/``aux_{idx}``.
-        """
-        return auxiliary_head_losses(self.auxiliary_head, inputs, data_samples)

@@ -1,12 +1,12 @@
 """Prior on the smoke opacity estimated by FoSp's separation module."""
 from mmseg.registry import MODELS
-from torch import Tensor, nn
+from torch import Tensor
 
-from .utils import upcast_half
+from .utils import WeightedLoss, check_loss_name, upcast_half
 
 
 @MODELS.register_module()
-class AlphaPriorLoss(nn.Module):
+class AlphaPriorLoss(WeightedLoss):
     """Keep the smoke opacity at zero off smoke and sparse everywhere.
 
     ``L = w_free * mean(a | label == 0) + w_sparse * mean(a | label valid)``
@@ -33,15 +33,11 @@ class AlphaPriorLoss(nn.Module):
                  loss_weight: float = 1.0,
                  ignore_index: int = 255,
                  loss_name: str = 'loss_alpha') -> None:
-        super().__init__()
-        if not loss_name.startswith('loss_'):
-            raise ValueError(
-                f'loss_name must start with "loss_", got {loss_name!r}')
+        check_loss_name(loss_name)
+        super().__init__(loss_weight, loss_name)
         self.smoke_free_weight = smoke_free_weight
         self.sparsity_weight = sparsity_weight
-        self.loss_weight = loss_weight
         self.ignore_index = ignore_index
-        self._loss_name = loss_name
 
     def forward(self, alpha: Tensor, label: Tensor) -> Tensor:
         """Compute the loss.
@@ -71,8 +67,3 @@ class AlphaPriorLoss(nn.Module):
             self.smoke_free_weight * free_term +
             self.sparsity_weight * sparse_term)
         return self.loss_weight * loss
-
-    @property
-    def loss_name(self) -> str:
-        """str: Name of the loss item."""
-        return self._loss_name

@@ -4,6 +4,7 @@ from typing import Optional
 import torch
 from torch import Tensor, nn
 
+from mmseg.models.losses import DiceLoss
 from mmseg.registry import MODELS
 
 from .utils import check_logits
@@ -126,3 +127,37 @@ class BinaryDiceLoss(nn.Module):
     def loss_name(self) -> str:
         """Name of the loss item (starts with ``loss_``)."""
         return self._loss_name
+
+
+def check_one_channel_losses(segmentor: nn.Module) -> None:
+    """Refuse MMSeg's ``DiceLoss`` on a head with one sigmoid channel.
+
+    ``DiceLoss`` one-hot encodes the label into as many channels as the
+    logits have; with one channel that is the background mask, so the loss
+    pushes the smoke probability toward the background. The decode head and
+    every auxiliary head are checked; softmax heads (``out_channels > 1``)
+    pass.
+
+    Raises:
+        ValueError: If a one-channel head has a ``DiceLoss``; the message
+            names the head.
+    """
+    heads = [(segmentor.decode_head, 'decode_head')]
+    auxiliary = getattr(segmentor, 'auxiliary_head', None)
+    if isinstance(auxiliary, nn.ModuleList):
+        heads += [(head, f'auxiliary_head (aux_{idx})')
+                  for idx, head in enumerate(auxiliary)]
+    elif auxiliary is not None:
+        heads.append((auxiliary, 'auxiliary_head (aux)'))
+    for head, owner in heads:
+        if getattr(head, 'out_channels', None) != 1:
+            continue
+        losses = head.loss_decode
+        if not isinstance(losses, nn.ModuleList):
+            losses = [losses]
+        if any(isinstance(loss, DiceLoss) for loss in losses):
+            raise ValueError(
+                f'{owner}: MMSeg\'s DiceLoss on one sigmoid channel '
+                '(out_channels=1) scores the prediction against the '
+                'background mask; use dict(type=\'BinaryDiceLoss\') '
+                'from mmsmoke instead')

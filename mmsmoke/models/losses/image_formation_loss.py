@@ -2,13 +2,14 @@
 from typing import Optional
 
 from mmseg.registry import MODELS
-from torch import Tensor, nn
+from torch import Tensor
 
-from .utils import masked_pixel_mean, upcast_half
+from .utils import (WeightedLoss, check_loss_name, masked_pixel_mean,
+                    upcast_half)
 
 
 @MODELS.register_module()
-class ImageFormationLoss(nn.Module):
+class ImageFormationLoss(WeightedLoss):
     """L1 error of the smoke compositing model ``I = a * S + (1 - a) * B``.
 
     FoSp (paper Sec. "Separation module") separates a smoke image into a
@@ -31,12 +32,8 @@ class ImageFormationLoss(nn.Module):
     def __init__(self,
                  loss_weight: float = 1.0,
                  loss_name: str = 'loss_formation') -> None:
-        super().__init__()
-        if not loss_name.startswith('loss_'):
-            raise ValueError(
-                f'loss_name must start with "loss_", got {loss_name!r}')
-        self.loss_weight = loss_weight
-        self._loss_name = loss_name
+        check_loss_name(loss_name)
+        super().__init__(loss_weight, loss_name)
 
     def forward(self,
                 image: Tensor,
@@ -71,8 +68,3 @@ class ImageFormationLoss(nn.Module):
         err = (composite - image).abs().mean(dim=1, keepdim=True)
         return self.loss_weight * masked_pixel_mean(err, valid_mask,
                                                     'ImageFormationLoss')
-
-    @property
-    def loss_name(self) -> str:
-        """str: Name of the loss item."""
-        return self._loss_name

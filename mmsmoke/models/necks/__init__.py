@@ -1,3 +1,3 @@
-from .focus_neck import FocusNeck
+from .focus_neck import FocusNeck, FocusOutputs
 
-__all__ = ['FocusNeck']
+__all__ = ['FocusNeck', 'FocusOutputs']

@@ -1,5 +1,5 @@
 """Focus module of FoSp (Yao et al., AAAI 2024) as a reusable MMSeg neck."""
-from typing import List, Sequence, Tuple
+from typing import List, NamedTuple, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -7,6 +7,40 @@ from mmengine.model import BaseModule
 from mmseg.registry import MODELS
 from mmseg.utils import OptMultiConfig
 from torch import Tensor, nn
+
+
+class FocusOutputs(NamedTuple):
+    """The outputs of :class:`FocusNeck`, by name.
+
+    A tuple, so that a stock decode head reads the features by position
+    (``in_index=[0, 1, 2, 3]``); the FoSp parts read them by name.
+    """
+
+    #: Focus-weighted features F'1..F'4 (strides 4, 8, 16, 32).
+    f1: Tensor
+    f2: Tensor
+    f3: Tensor
+    f4: Tensor
+    #: Focus logit ``f`` (N, 1, h, w) at the focus level.
+    focus: Tensor
+    #: Side logits (N, 1, h_i, w_i).
+    o4: Tensor
+    o8: Tensor
+    o16: Tensor
+    o32: Tensor
+
+    #: Names of the side logits, finest first.
+    SIDE_FIELDS = ('o4', 'o8', 'o16', 'o32')
+
+    @property
+    def features(self) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
+        """The four focus-weighted feature maps, finest first."""
+        return (self.f1, self.f2, self.f3, self.f4)
+
+    @property
+    def sides(self) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
+        """The side logits ``o4, o8, o16, o32``."""
+        return tuple(getattr(self, name) for name in self.SIDE_FIELDS)
 
 
 @MODELS.register_module()
@@ -30,7 +64,8 @@ class FocusNeck(BaseModule):
     supervises them (deep supervision) and the separation module turns
     ``sigmoid(f)`` into the region to inpaint.
 
-    **Output contract.** ``forward`` returns a tuple of 9 tensors:
+    **Output contract.** ``forward`` returns a :class:`FocusOutputs`, a
+    named tuple of 9 tensors:
 
     ====== ====================================== ===========================
     index  content                                shape
@@ -42,9 +77,9 @@ class FocusNeck(BaseModule):
 
     A stock decode head (``UPerHead``, ``SegformerHead``, ...) with
     ``in_index=[0, 1, 2, 3]`` therefore uses the neck alone; the FoSp
-    :class:`DomainFusionHead` reads indices 4..8 for deep supervision. The
-    positions are also available as :attr:`focus_index` and
-    :attr:`side_indices`.
+    parts read the fields by name (``features``, ``focus``, ``sides``):
+    the :class:`DomainFusionHead` supervises ``focus`` and ``sides``, the
+    separation module inpaints the region of ``focus``.
 
     Deviations from the released code (``FOSP_main.py``, ``BCG``):
 
@@ -81,12 +116,8 @@ class FocusNeck(BaseModule):
             Defaults to None.
     """
 
-    #: Position of the focus logit in the output tuple.
-    focus_index: int = 4
-    #: Positions of the side logits ``o4, o8, o16, o32``.
-    side_indices: Tuple[int, int, int, int] = (5, 6, 7, 8)
     #: Length of the output tuple.
-    num_outs: int = 9
+    num_outs: int = len(FocusOutputs._fields)
 
     def __init__(self,
                  in_channels: Sequence[int],
@@ -168,14 +199,14 @@ class FocusNeck(BaseModule):
         m = self._resize(focus_logit, feat).sigmoid()
         return feat * m + feat if self.residual else feat * m
 
-    def forward(self, inputs: Sequence[Tensor]) -> Tuple[Tensor, ...]:
+    def forward(self, inputs: Sequence[Tensor]) -> FocusOutputs:
         """Run the bidirectional cascade.
 
         Args:
             inputs (Sequence[Tensor]): 4 feature maps, finest first.
 
         Returns:
-            tuple[Tensor]: See the output contract in the class docstring.
+            FocusOutputs: See the output contract in the class docstring.
         """
         self._check_inputs(inputs)
         f1, f2, f3, f4 = inputs
@@ -202,4 +233,5 @@ class FocusNeck(BaseModule):
             outs: List[Tensor] = [self.focus_weight(f, focus) for f in inputs]
         else:
             outs = list(inputs)
-        return tuple(outs) + (focus, o4, o8, o16, o32)
+        return FocusOutputs(
+            *outs, focus=focus, o4=o4, o8=o8, o16=o16, o32=o32)

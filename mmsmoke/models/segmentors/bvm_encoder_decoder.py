@@ -1,70 +1,23 @@
 """Transmission-BVM segmentor: BNN-LVM + sampling-free uncertainty."""
-from contextlib import contextmanager
-from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
-import torch.nn.functional as F
-from mmengine.structures import PixelData
 from torch import Tensor, nn
 
 from mmseg.models.utils import resize
 from mmseg.registry import MODELS
 from mmseg.utils import (ConfigType, OptConfigType, OptMultiConfig,
                          OptSampleList, SampleList, add_prefix)
-from ..utils.one_channel import fix_binary_acc_seg
-from ..utils.uncertainty_net import mc_uncertainty
+from ..losses.accuracy import fix_binary_acc_seg
+from ..uncertainty import (frozen_bn_statistics, mc_dropout_enabled,
+                           mc_uncertainty)
+from .smoke_encoder_decoder import Maps
 from .transmission_encoder_decoder import TransmissionEncoderDecoder
 
 UNCERTAINTY_MODES = ('sampling_free', 'mc', 'none')
-UNCERTAINTY_FIELDS = ('total', 'aleatoric', 'epistemic')
-
-
-@contextmanager
-def mc_dropout_enabled(module: nn.Module) -> Iterator[int]:
-    """Put every dropout layer of ``module`` in training mode for a while.
-
-    Everything else (e.g. batch norm) keeps its mode, as MC dropout needs.
-
-    Yields:
-        int: The number of dropout layers switched on.
-    """
-    layers = [
-        m for m in module.modules()
-        if isinstance(m, nn.modules.dropout._DropoutNd)
-    ]
-    modes = [m.training for m in layers]
-    try:
-        for m in layers:
-            m.train()
-        yield len(layers)
-    finally:
-        for m, mode in zip(layers, modes):
-            m.train(mode)
-
-
-@contextmanager
-def frozen_bn_statistics(module: nn.Module) -> Iterator[None]:
-    """Keep batch-norm running statistics unchanged for a while.
-
-    The extra Monte Carlo passes in training run the head in training mode
-    (batch statistics, active dropout) and must not update the running
-    statistics a second, third, ... time with the same batch.
-    """
-    layers = [
-        m for m in module.modules()
-        if isinstance(m, nn.modules.batchnorm._BatchNorm)
-    ]
-    saved = [(m.momentum, None if m.num_batches_tracked is None else
-              m.num_batches_tracked.clone()) for m in layers]
-    try:
-        for m in layers:
-            m.momentum = 0.0
-        yield
-    finally:
-        for m, (momentum, tracked) in zip(layers, saved):
-            m.momentum = momentum
-            if tracked is not None:
-                m.num_batches_tracked.copy_(tracked)
+#: Names of the uncertainty maps (``pred_<name>`` in the data samples).
+TOTAL, ALEATORIC, EPISTEMIC = ('uncertainty_total', 'uncertainty_aleatoric',
+                               'uncertainty_epistemic')
 
 
 @MODELS.register_module()
@@ -119,12 +72,15 @@ class BVMEncoderDecoder(TransmissionEncoderDecoder):
       mode (ONNX export) returns the raw logits and ``U_p``, from which
       the scaled probability follows.
 
-    The maps are entropies in bits (in [0, 1]) and are written into each
+    The maps are entropies in bits (in [0, 1]), named
+    ``uncertainty_total`` and ``uncertainty_aleatoric`` by
+    :meth:`encode_decode_with_maps`; :class:`SmokeEncoderDecoder` averages
+    them over slide windows and restores them like ``seg_logits``, and
+    :meth:`finish_maps` adds ``uncertainty_epistemic`` = total - aleatoric
+    (>= 0) at the original size. They are written into each
     ``SegDataSample`` as ``pred_uncertainty_total``,
     ``pred_uncertainty_aleatoric`` and ``pred_uncertainty_epistemic``
-    (``PixelData`` of shape (1, H, W)), un-padded, un-flipped and resized to
-    the original image like ``seg_logits``. ``mode='slide'`` accumulates the
-    maps over the windows like the logits.
+    (``PixelData`` of shape (1, H, W)).
 
     Any other decode head with dropout layers also works (MC dropout only,
     no latent variable); the config can then add the transmission and
@@ -205,28 +161,26 @@ class BVMEncoderDecoder(TransmissionEncoderDecoder):
         self.uncertainty_net = MODELS.build(uncertainty_net)
         self.train_mc_samples = train_mc_samples
         self.uncertainty_loss_weight = uncertainty_loss_weight
-        self._check_test_cfg()
 
-    def _check_test_cfg(self) -> None:
-        mode = self.test_cfg.get('mode', 'whole')
-        if mode not in ('whole', 'slide'):
-            raise ValueError('test_cfg.mode must be "whole" or "slide", got '
-                             f'{mode!r}')
+    def check_test_cfg(self) -> None:
+        """Validate ``mode``, ``uncertainty``, ``mc_samples``, ``calibrate``.
+        """
+        super().check_test_cfg()
         unc = self.test_cfg.get('uncertainty', 'sampling_free')
         if unc not in UNCERTAINTY_MODES:
-            raise ValueError(f'test_cfg.uncertainty must be one of '
+            raise ValueError(f'model.test_cfg.uncertainty must be one of '
                              f'{UNCERTAINTY_MODES}, got {unc!r}')
         if unc == 'mc' and int(self.test_cfg.get('mc_samples', 10)) < 2:
-            raise ValueError('test_cfg.mc_samples must be >= 2')
+            raise ValueError('model.test_cfg.mc_samples must be >= 2')
         if self.test_cfg.get('calibrate', False):
             if unc == 'none':
-                raise ValueError('test_cfg.calibrate needs the total '
-                                 'uncertainty; test_cfg.uncertainty is '
+                raise ValueError('model.test_cfg.calibrate needs the total '
+                                 'uncertainty; model.test_cfg.uncertainty is '
                                  "'none'")
             if float(self.test_cfg.get('calibrate_min_temperature',
                                        0.01)) <= 0:
-                raise ValueError(
-                    'test_cfg.calibrate_min_temperature must be positive')
+                raise ValueError('model.test_cfg.calibrate_min_temperature '
+                                 'must be positive')
 
     @property
     def has_latent(self) -> bool:
@@ -271,7 +225,7 @@ class BVMEncoderDecoder(TransmissionEncoderDecoder):
         if latent is not None:
             head_losses['loss_kl'] = head.loss_kl(*latent)
 
-        seg_label = self._stack_label(data_samples)
+        seg_label = self.batch_labels(data_samples)
         size = seg_label.shape[2:]
         prob = resize(
             seg_logits,
@@ -301,14 +255,13 @@ class BVMEncoderDecoder(TransmissionEncoderDecoder):
             self._masked_mse(est_total, total, valid) +
             self._masked_mse(est_aleatoric, aleatoric, valid))
 
-        pixel = self._pixel_losses_forward(
-            seg_logits,
-            data_samples,
-            inputs,
-            extras=dict(uncertainty=est_total.detach()))
-        for name, value in pixel.items():
-            head_losses[name] = head_losses[name] + value \
-                if name in head_losses else value
+        self.add_pixel_losses(
+            head_losses,
+            self._pixel_losses_forward(
+                seg_logits,
+                data_samples,
+                inputs,
+                extras=dict(uncertainty=est_total.detach())))
 
         losses = add_prefix(head_losses, 'decode')
         losses.update(
@@ -337,20 +290,22 @@ class BVMEncoderDecoder(TransmissionEncoderDecoder):
         return self.decode_head.predict_by_feat(
             self._deterministic_logits(feats, inputs), batch_img_metas)
 
-    def encode_decode_with_uncertainty(
-            self, inputs: Tensor,
-            batch_img_metas: List[dict]) -> Tuple[Tensor, Dict[str, Tensor]]:
+    def encode_decode_with_maps(
+            self, inputs: Tensor, images: Optional[Tensor],
+            batch_img_metas: List[dict]) -> Tuple[Tensor, Maps]:
         """Logits and uncertainty maps of a batch (or a window of it).
 
         Args:
             inputs (Tensor): Normalised batch (N, 3, H, W).
+            images (Tensor, optional): Unused (``g_gamma`` and ``P_omega``
+                see the normalised batch).
             batch_img_metas (list[dict]): Image meta information.
 
         Returns:
             tuple[Tensor, dict[str, Tensor]]: Logits (N, 1, H', W') resized
             like the stock head's ``predict`` (pad shape, or window shape
-            in slide mode) and the maps ``total``, ``aleatoric``,
-            ``epistemic`` of the same size (empty with
+            in slide mode) and the maps ``uncertainty_total`` and
+            ``uncertainty_aleatoric`` of the same size (none with
             ``uncertainty='none'``).
         """
         method = self.test_cfg.get('uncertainty', 'sampling_free')
@@ -367,11 +322,10 @@ class BVMEncoderDecoder(TransmissionEncoderDecoder):
                             self._sample_logits(feats, latent),
                             batch_img_metas).sigmoid())
             probs = torch.stack(probs)
-            total, aleatoric, epistemic = mc_uncertainty(probs)
+            total, aleatoric, _ = mc_uncertainty(probs)
             mean = probs.mean(dim=0).clamp(1e-6, 1 - 1e-6)
             seg_logits = torch.log(mean) - torch.log1p(-mean)
-            return seg_logits, dict(
-                total=total, aleatoric=aleatoric, epistemic=epistemic)
+            return seg_logits, {TOTAL: total, ALEATORIC: aleatoric}
         seg_logits = head.predict_by_feat(
             self._deterministic_logits(feats, inputs), batch_img_metas)
         if method == 'none':
@@ -381,67 +335,20 @@ class BVMEncoderDecoder(TransmissionEncoderDecoder):
             total = resize(total, size=seg_logits.shape[2:], mode='bilinear')
             aleatoric = resize(
                 aleatoric, size=seg_logits.shape[2:], mode='bilinear')
-        aleatoric = torch.minimum(aleatoric, total)
-        return seg_logits, dict(
-            total=total, aleatoric=aleatoric, epistemic=total - aleatoric)
+        return seg_logits, {
+            TOTAL: total,
+            ALEATORIC: torch.minimum(aleatoric, total)
+        }
 
-    def slide_inference_with_uncertainty(
-            self, inputs: Tensor,
-            batch_img_metas: List[dict]) -> Tuple[Tensor, Dict[str, Tensor]]:
-        """Sliding-window inference that averages the maps like the logits.
+    def inference_with_maps(
+            self, inputs: Tensor, images: Optional[Tensor],
+            batch_img_metas: List[dict]) -> Tuple[Tensor, Maps]:
+        """Whole or slide inference, calibrated when ``test_cfg`` says so.
         """
-        h_stride, w_stride = self.test_cfg['stride']
-        h_crop, w_crop = self.test_cfg['crop_size']
-        batch_size, _, h_img, w_img = inputs.size()
-        h_grids = max(h_img - h_crop + h_stride - 1, 0) // h_stride + 1
-        w_grids = max(w_img - w_crop + w_stride - 1, 0) // w_stride + 1
-        preds = inputs.new_zeros((batch_size, self.out_channels, h_img, w_img))
-        maps: Dict[str, Tensor] = {}
-        count_mat = inputs.new_zeros((batch_size, 1, h_img, w_img))
-        for h_idx in range(h_grids):
-            for w_idx in range(w_grids):
-                y1 = h_idx * h_stride
-                x1 = w_idx * w_stride
-                y2 = min(y1 + h_crop, h_img)
-                x2 = min(x1 + w_crop, w_img)
-                y1 = max(y2 - h_crop, 0)
-                x1 = max(x2 - w_crop, 0)
-                crop_img = inputs[:, :, y1:y2, x1:x2]
-                batch_img_metas[0]['img_shape'] = crop_img.shape[2:]
-                crop_logits, crop_maps = \
-                    self.encode_decode_with_uncertainty(crop_img,
-                                                        batch_img_metas)
-                pad = (int(x1), int(w_img - x2), int(y1), int(h_img - y2))
-                preds += F.pad(crop_logits, pad)
-                for name, value in crop_maps.items():
-                    if name not in maps:
-                        maps[name] = inputs.new_zeros(
-                            (batch_size, 1, h_img, w_img))
-                    maps[name] += F.pad(value, pad)
-                count_mat[:, :, y1:y2, x1:x2] += 1
-        if (count_mat == 0).any():
-            raise RuntimeError('slide inference left pixels uncovered; check '
-                               'test_cfg.crop_size and test_cfg.stride')
-        maps = {name: value / count_mat for name, value in maps.items()}
-        if maps:
-            maps['aleatoric'] = torch.minimum(maps['aleatoric'], maps['total'])
-            maps['epistemic'] = maps['total'] - maps['aleatoric']
-        return preds / count_mat, maps
-
-    def inference_with_uncertainty(
-            self, inputs: Tensor,
-            batch_img_metas: List[dict]) -> Tuple[Tensor, Dict[str, Tensor]]:
-        """Whole or slide inference returning logits and uncertainty maps.
-        """
-        self._check_test_cfg()
-        if self.test_cfg.get('mode', 'whole') == 'slide':
-            seg_logits, maps = self.slide_inference_with_uncertainty(
-                inputs, batch_img_metas)
-        else:
-            seg_logits, maps = self.encode_decode_with_uncertainty(
-                inputs, batch_img_metas)
+        seg_logits, maps = super().inference_with_maps(inputs, images,
+                                                       batch_img_metas)
         if self.test_cfg.get('calibrate', False):
-            seg_logits = self.calibrate_logits(seg_logits, maps['total'])
+            seg_logits = self.calibrate_logits(seg_logits, maps[TOTAL])
         return seg_logits, maps
 
     def calibrate_logits(self, seg_logits: Tensor, total: Tensor) -> Tensor:
@@ -462,96 +369,17 @@ class BVMEncoderDecoder(TransmissionEncoderDecoder):
         t_min = float(self.test_cfg.get('calibrate_min_temperature', 0.01))
         return seg_logits / total.to(seg_logits.dtype).clamp(min=t_min)
 
-    def predict(self,
-                inputs: Tensor,
-                data_samples: OptSampleList = None) -> SampleList:
-        """Prediction plus ``pred_uncertainty_{total,aleatoric,epistemic}``.
-
-        Args:
-            inputs (Tensor): Normalised batch (N, 3, H, W).
-            data_samples (list[SegDataSample], optional): Samples with meta
-                information.
-
-        Returns:
-            list[SegDataSample]: ``seg_logits`` (probability),
-            ``pred_sem_seg`` and the uncertainty maps, at the original
-            image size.
-        """
-        if data_samples is not None:
-            batch_img_metas = [sample.metainfo for sample in data_samples]
-        else:
-            batch_img_metas = [
-                dict(
-                    ori_shape=inputs.shape[2:],
-                    img_shape=inputs.shape[2:],
-                    pad_shape=inputs.shape[2:],
-                    padding_size=[0, 0, 0, 0])
-            ] * inputs.shape[0]
-        seg_logits, maps = self.inference_with_uncertainty(
-            inputs, batch_img_metas)
-        return self.postprocess_result(seg_logits, data_samples, maps)
-
-    def _restore_map(self, value: Tensor, img_meta: dict) -> Tensor:
-        """Un-pad, un-flip and resize one (1, 1, H, W) map like the logits.
-        """
-        height, width = value.shape[2:]
-        padding = img_meta.get('img_padding_size',
-                               img_meta.get('padding_size', [0] * 4))
-        left, right, top, bottom = padding
-        value = value[:, :, top:height - bottom, left:width - right]
-        if img_meta.get('flip', None):
-            direction = img_meta.get('flip_direction', None)
-            if direction not in ('horizontal', 'vertical'):
-                raise ValueError(f'unknown flip_direction {direction!r}')
-            value = value.flip(
-                dims=(3, ) if direction == 'horizontal' else (2, ))
-        return resize(
-            value,
-            size=img_meta['ori_shape'],
-            mode='bilinear',
-            align_corners=self.align_corners,
-            warning=False).squeeze(0)
-
-    def postprocess_result(
-            self,
-            seg_logits: Tensor,
-            data_samples: OptSampleList = None,
-            uncertainty_maps: Optional[dict] = None) -> SampleList:
-        """Stock post-processing plus the uncertainty fields.
-
-        Args:
-            seg_logits (Tensor): Logits (N, 1, H, W).
-            data_samples (list[SegDataSample], optional): Samples.
-            uncertainty_maps (dict[str, Tensor], optional): ``total``,
-                ``aleatoric`` (and ``epistemic``) maps (N, 1, H, W).
-
-        Returns:
-            list[SegDataSample]: Results.
-        """
-        only_prediction = data_samples is None
-        data_samples = super().postprocess_result(seg_logits, data_samples)
-        if not uncertainty_maps:
-            return data_samples
-        for i, sample in enumerate(data_samples):
-            if only_prediction:
-                total = uncertainty_maps['total'][i]
-                aleatoric = uncertainty_maps['aleatoric'][i]
-            else:
-                meta = sample.metainfo
-                total = self._restore_map(uncertainty_maps['total'][i:i + 1],
-                                          meta)
-                aleatoric = self._restore_map(
-                    uncertainty_maps['aleatoric'][i:i + 1], meta)
-            aleatoric = torch.minimum(aleatoric, total)
-            sample.set_data({
-                'pred_uncertainty_total':
-                PixelData(data=total),
-                'pred_uncertainty_aleatoric':
-                PixelData(data=aleatoric),
-                'pred_uncertainty_epistemic':
-                PixelData(data=total - aleatoric),
-            })
-        return data_samples
+    def finish_maps(self, maps: Maps) -> Maps:
+        """Aleatoric <= total, and epistemic = total - aleatoric (Eq. 5),
+        on the maps at the original size."""
+        if TOTAL not in maps:
+            return maps
+        aleatoric = torch.minimum(maps[ALEATORIC], maps[TOTAL])
+        return {
+            TOTAL: maps[TOTAL],
+            ALEATORIC: aleatoric,
+            EPISTEMIC: maps[TOTAL] - aleatoric
+        }
 
     def _forward(
             self,

@@ -1,26 +1,55 @@
 """Segmentor of FoSp (Yao et al., AAAI 2024)."""
+import inspect
 from typing import Dict, List, Optional, Sequence, Tuple
 
-import torch
 import torch.nn.functional as F
-from mmengine.structures import PixelData
-from mmseg.models.segmentors.encoder_decoder import EncoderDecoder
+from mmengine.config import ConfigDict
 from mmseg.registry import MODELS
 from mmseg.utils import (ConfigType, OptConfigType, OptMultiConfig,
-                         OptSampleList, SampleList, add_prefix)
+                         SampleList, add_prefix)
 from torch import Tensor
 
+from ..necks.focus_neck import FocusNeck, FocusOutputs
 from ..separation import SeparationModule  # noqa: F401
-from ..utils.fosp_ops import restore_to_original
-from ..utils.image_ops import denormalize_inputs
-from ..utils.one_channel import (OneChannelAuxiliaryMixin,
-                                 check_one_channel_losses)
+from .smoke_encoder_decoder import Maps, SmokeEncoderDecoder
 
-Maps = Dict[str, Tensor]
+
+def _with_foreground_channels(decode_head: ConfigType,
+                              separation: OptConfigType) -> ConfigType:
+    """The decode-head config with ``fg_in_channels`` of the separation.
+
+    As ``EncoderDecoder`` reads ``num_classes`` from its head, the head
+    reads the width of the foreground tensor from the separation module
+    (its class attribute ``out_channels``), so no config repeats it.
+    """
+    if not separation:
+        return decode_head
+    sep_cls = MODELS.get(separation['type'])
+    head_cls = MODELS.get(decode_head['type'])
+    if sep_cls is None or head_cls is None:
+        missing = separation['type'] if sep_cls is None \
+            else decode_head['type']
+        raise KeyError(f'FoSpEncoderDecoder: {missing!r} is not registered '
+                       'in the MODELS registry; check the config type')
+    channels = int(sep_cls.out_channels)
+    if 'fg_in_channels' not in inspect.signature(head_cls).parameters:
+        raise ValueError(
+            f'FoSpEncoderDecoder: the separation foreground needs a head '
+            f'that takes it (DomainFusionHead); {decode_head["type"]} does '
+            'not. Remove model.separation or change model.decode_head.type')
+    given = decode_head.get('fg_in_channels', None)
+    if given is not None and int(given) != channels:
+        raise ValueError(
+            f'FoSpEncoderDecoder: model.decode_head.fg_in_channels={given} '
+            f'but {separation["type"]} produces {channels} channels; delete '
+            'model.decode_head.fg_in_channels (it is set from the separation)')
+    head = ConfigDict(decode_head)
+    head['fg_in_channels'] = channels
+    return head
 
 
 @MODELS.register_module()
-class FoSpEncoderDecoder(OneChannelAuxiliaryMixin, EncoderDecoder):
+class FoSpEncoderDecoder(SmokeEncoderDecoder):
     """Encoder-decoder with FoSp's Focus and Separation stages.
 
     `FoSp <https://arxiv.org/abs/2306.04474>`_ (paper Fig. 2, "FoSp
@@ -29,15 +58,20 @@ class FoSpEncoderDecoder(OneChannelAuxiliaryMixin, EncoderDecoder):
     region is inpainted; smoke layer and background of the *image*) ->
     :class:`DomainFusionHead`.
 
-    The separation module needs the un-normalised image, which a stock
-    decode head never sees; this segmentor recovers it on the device with
-    :func:`denormalize_inputs` and appends the separation's foreground
-    tensor to the neck outputs, so the head input is
-    ``neck_outputs + (foreground_feature,)`` (index 9 after FocusNeck).
-    The separation losses are returned with the prefix ``sep.``.
+    The parts travel by name: the neck returns a
+    :class:`~mmsmoke.models.necks.FocusOutputs` (``features``, ``focus``,
+    ``sides``); the separation module takes the RGB image in [0, 1] that
+    :class:`~mmsmoke.models.data_preprocessors.SmokeDataPreProcessor`
+    hands over and ``focus``; the head takes the neck outputs and the
+    separation's ``feature`` as ``foreground=``. The head's
+    ``fg_in_channels`` is set from the separation module's
+    ``out_channels``. The separation losses are returned with the prefix
+    ``sep.``.
 
-    ``predict`` adds to every :class:`SegDataSample`, un-padded, un-flipped
-    and resized to ``ori_shape`` exactly like ``seg_logits``:
+    :meth:`encode_decode_with_maps` gives, and :meth:`predict` writes into
+    every :class:`SegDataSample` (un-padded, un-flipped and resized to
+    ``ori_shape`` exactly like ``seg_logits``; slide mode averages them
+    over the windows):
 
     - ``pred_focus``: focus probability, (1, H, W);
     - ``pred_alpha``: smoke opacity a, (1, H, W);
@@ -45,12 +79,9 @@ class FoSpEncoderDecoder(OneChannelAuxiliaryMixin, EncoderDecoder):
     - ``pred_background``: estimated smoke-free background B (RGB in
       [0, 1]), (3, H, W).
 
-    ``test_cfg.mode='slide'`` accumulates these maps over the windows and
-    divides by the window count, like the logits.
-
-    Deviations from the released ``EncoderDecoderFOSP``: the image is
-    de-normalised in one batched op on the device and stays RGB in [0, 1]
-    (the release loops over images in numpy on the CPU, hands the head a
+    Deviations from the released ``EncoderDecoderFOSP``: the separation
+    sees the RGB image in [0, 1] from the data pre-processor (the release
+    de-normalises in numpy on the CPU, image by image, and hands the head a
     BGR image in [-1, 1] by accident of ``mmcv.imdenormalize``'s default);
     the extra maps are returned instead of being discarded.
 
@@ -59,31 +90,16 @@ class FoSpEncoderDecoder(OneChannelAuxiliaryMixin, EncoderDecoder):
         decode_head (dict): Decode head config.
         neck (dict, optional): Neck config, normally :class:`FocusNeck`.
         separation (dict, optional): Separation module config; None runs
-            without separation (then the head needs ``fg_index=None``).
-        focus_index (int, optional): Position of the focus logit in the
-            neck output; None reads the neck's ``focus_index`` attribute.
-        auxiliary_head (dict, optional): Auxiliary head config.
-        train_cfg (dict, optional): Training config.
-        test_cfg (dict, optional): Testing config (``mode`` 'whole' or
-            'slide' with ``crop_size`` and ``stride``).
-        data_preprocessor (dict, optional): Data pre-processor config.
-        pretrained (str, optional): Backbone checkpoint.
-        init_cfg (dict, optional): Initialisation config.
+            without separation.
+        auxiliary_head, train_cfg, test_cfg, data_preprocessor, pretrained,
+        init_cfg: As in :class:`SmokeEncoderDecoder`.
     """
-
-    #: Data-sample field of each extra map.
-    MAP_FIELDS = dict(
-        focus='pred_focus',
-        alpha='pred_alpha',
-        foreground='pred_foreground',
-        background='pred_background')
 
     def __init__(self,
                  backbone: ConfigType,
                  decode_head: ConfigType,
                  neck: OptConfigType = None,
                  separation: OptConfigType = None,
-                 focus_index: Optional[int] = None,
                  auxiliary_head: OptConfigType = None,
                  train_cfg: OptConfigType = None,
                  test_cfg: OptConfigType = None,
@@ -92,7 +108,7 @@ class FoSpEncoderDecoder(OneChannelAuxiliaryMixin, EncoderDecoder):
                  init_cfg: OptMultiConfig = None) -> None:
         super().__init__(
             backbone=backbone,
-            decode_head=decode_head,
+            decode_head=_with_foreground_channels(decode_head, separation),
             neck=neck,
             auxiliary_head=auxiliary_head,
             train_cfg=train_cfg,
@@ -100,69 +116,66 @@ class FoSpEncoderDecoder(OneChannelAuxiliaryMixin, EncoderDecoder):
             data_preprocessor=data_preprocessor,
             pretrained=pretrained,
             init_cfg=init_cfg)
-        check_one_channel_losses(self)
-        if focus_index is None and self.with_neck:
-            focus_index = getattr(self.neck, 'focus_index', None)
-        self.focus_index = focus_index
         self.separation = MODELS.build(separation) if separation else None
-        if self.separation is not None and focus_index is None:
+        if self.separation is not None and not isinstance(
+                getattr(self, 'neck', None), FocusNeck):
             raise ValueError(
-                'FoSpEncoderDecoder: the separation module inpaints the focus '
-                'region, but the neck exposes no focus logit; use FocusNeck '
-                'or set focus_index')
+                'FoSpEncoderDecoder: the separation module inpaints the '
+                'focus region, but the neck gives no focus logit; use '
+                "model.neck.type='FocusNeck' or remove model.separation")
+        self.needs_images = self.separation is not None
 
     # ------------------------------------------------------------ helpers
-    def _test_mode(self) -> str:
-        cfg = self.test_cfg or dict()
-        mode = cfg.get('mode', 'whole')
-        if mode not in ('whole', 'slide'):
-            raise ValueError('FoSpEncoderDecoder test_cfg.mode must be '
-                             f'"whole" or "slide", got {mode!r}')
-        return mode
+    def _focus(self, feats: Sequence[Tensor]) -> Optional[Tensor]:
+        """The focus logit, by name; None without :class:`FocusNeck`."""
+        return feats.focus if isinstance(feats, FocusOutputs) else None
 
-    def _focus_logit(self, feats: Sequence[Tensor]) -> Tensor:
-        if self.focus_index >= len(feats):
-            raise IndexError(
-                f'FoSpEncoderDecoder: focus_index {self.focus_index} is out '
-                f'of range for the {len(feats)} neck outputs')
-        return feats[self.focus_index]
-
-    def _head_inputs(
+    def _separate(
         self,
-        inputs: Tensor,
+        images: Tensor,
         feats: Sequence[Tensor],
         label: Optional[Tensor] = None
-    ) -> Tuple[Tuple[Tensor, ...], Maps, Dict[str, Tensor]]:
-        """Run the separation and append its foreground to the features.
+    ) -> Tuple[Optional[Tensor], Maps, Dict[str, Tensor]]:
+        """Run the separation on the focus region.
 
         Returns:
-            tuple: The head inputs, the separation maps (empty without
-            separation) and the separation losses (empty unless ``label``
-            is given).
+            tuple: The foreground tensor for the head (None without
+            separation), the separation maps and the separation losses
+            (empty unless ``label`` is given).
         """
-        feats = tuple(feats)
         if self.separation is None:
-            return feats, {}, {}
-        image = denormalize_inputs(inputs, self.data_preprocessor)
-        focus = self._focus_logit(feats)
+            return None, {}, {}
+        focus = self._focus(feats)
+        if focus is None:
+            raise ValueError(
+                'FoSpEncoderDecoder: the separation module inpaints the '
+                'focus region, but the neck gives no focus logit; use '
+                "model.neck.type='FocusNeck' or remove model.separation")
         if label is None:
-            sep, losses = self.separation(image, focus), {}
+            sep, losses = self.separation(images, focus), {}
         else:
-            sep, losses = self.separation.loss(image, focus, label)
+            sep, losses = self.separation.loss(images, focus, label)
         maps = dict(
             alpha=sep['alpha'],
             foreground=sep['foreground'],
             background=sep['background'])
-        return feats + (sep['feature'], ), maps, losses
+        return sep['feature'], maps, losses
 
-    def _encode_decode_with_maps(
-            self, inputs: Tensor,
+    def _head_kwargs(self, foreground: Optional[Tensor]) -> dict:
+        return {} if foreground is None else dict(foreground=foreground)
+
+    # --------------------------------------------------------------- hook
+    def encode_decode_with_maps(
+            self, inputs: Tensor, images: Optional[Tensor],
             batch_img_metas: List[dict]) -> Tuple[Tensor, Maps]:
-        """Logits and extra maps, all at the size of ``inputs``."""
+        """Logits plus the focus and separation maps, at the input size."""
         feats = self.extract_feat(inputs)
-        head_inputs, maps, _ = self._head_inputs(inputs, feats)
-        seg_logits = self.decode_head.predict(head_inputs, batch_img_metas,
-                                              self.test_cfg)
+        if self.needs_images and images is None:
+            images = self.batch_images(inputs)
+        foreground, maps, _ = self._separate(images, feats)
+        seg_logits = self.decode_head.predict_by_feat(
+            self.decode_head.forward(feats, **self._head_kwargs(foreground)),
+            batch_img_metas)
         size = inputs.shape[-2:]
         # the separation maps are at its working size
         for key, value in maps.items():
@@ -172,137 +185,51 @@ class FoSpEncoderDecoder(OneChannelAuxiliaryMixin, EncoderDecoder):
                     size=size,
                     mode='bilinear',
                     align_corners=self.align_corners).clamp_(0.0, 1.0)
-        if self.focus_index is not None:
+        focus = self._focus(feats)
+        if focus is not None:
             maps['focus'] = F.interpolate(
-                self._focus_logit(feats),
+                focus,
                 size=size,
                 mode='bilinear',
                 align_corners=self.align_corners).sigmoid()
         return seg_logits, {k: v.detach() for k, v in maps.items()}
 
-    def _slide_with_maps(self, inputs: Tensor,
-                         batch_img_metas: List[dict]) -> Tuple[Tensor, Maps]:
-        """Sliding-window inference that also averages the extra maps."""
-        h_stride, w_stride = self.test_cfg['stride']
-        h_crop, w_crop = self.test_cfg['crop_size']
-        batch_size, _, h_img, w_img = inputs.size()
-        h_grids = max(h_img - h_crop + h_stride - 1, 0) // h_stride + 1
-        w_grids = max(w_img - w_crop + w_stride - 1, 0) // w_stride + 1
-        preds = inputs.new_zeros((batch_size, self.out_channels, h_img, w_img))
-        count = inputs.new_zeros((batch_size, 1, h_img, w_img))
-        maps: Maps = dict()
-        for h_idx in range(h_grids):
-            for w_idx in range(w_grids):
-                y1 = h_idx * h_stride
-                x1 = w_idx * w_stride
-                y2 = min(y1 + h_crop, h_img)
-                x2 = min(x1 + w_crop, w_img)
-                y1 = max(y2 - h_crop, 0)
-                x1 = max(x2 - w_crop, 0)
-                crop = inputs[:, :, y1:y2, x1:x2]
-                batch_img_metas[0]['img_shape'] = crop.shape[2:]
-                logits, crop_maps = self._encode_decode_with_maps(
-                    crop, batch_img_metas)
-                pad = (int(x1), int(w_img - x2), int(y1), int(h_img - y2))
-                preds += F.pad(logits, pad)
-                for key, value in crop_maps.items():
-                    padded = F.pad(value, pad)
-                    maps[key] = maps[key] + padded if key in maps else padded
-                count[:, :, y1:y2, x1:x2] += 1
-        if (count == 0).any():
-            raise RuntimeError('slide inference left pixels uncovered; check '
-                               'test_cfg.crop_size and stride')
-        return preds / count, {k: v / count for k, v in maps.items()}
-
-    def _inference_with_maps(
-            self, inputs: Tensor,
-            batch_img_metas: List[dict]) -> Tuple[Tensor, Maps]:
-        if self._test_mode() == 'slide':
-            return self._slide_with_maps(inputs, batch_img_metas)
-        return self._encode_decode_with_maps(inputs, batch_img_metas)
-
-    # ------------------------------------------------ EncoderDecoder API
-    def encode_decode(self, inputs: Tensor,
-                      batch_img_metas: List[dict]) -> Tensor:
-        """Logits at the input size (the extra maps are dropped)."""
-        return self._encode_decode_with_maps(inputs, batch_img_metas)[0]
-
-    def slide_inference(self, inputs: Tensor,
-                        batch_img_metas: List[dict]) -> Tensor:
-        """Sliding-window logits (see :meth:`predict` for the maps)."""
-        return self._slide_with_maps(inputs, batch_img_metas)[0]
-
-    def inference(self, inputs: Tensor, batch_img_metas: List[dict]) -> Tensor:
-        """Logits in 'whole' or 'slide' mode (the maps are dropped)."""
-        return self._inference_with_maps(inputs, batch_img_metas)[0]
-
+    # ----------------------------------------------------------- training
     def loss(self, inputs: Tensor, data_samples: SampleList) -> dict:
         """Compute the decode-head, auxiliary and separation losses.
 
         Args:
             inputs (Tensor): Normalised images (N, 3, H, W).
-            data_samples (list[SegDataSample]): With ``gt_sem_seg``.
+            data_samples (list[SegDataSample]): With ``gt_sem_seg`` (and
+                ``rgb_image`` from the data pre-processor).
 
         Returns:
             dict[str, Tensor]: Loss terms; separation terms are prefixed
             ``sep.``, decode-head terms ``decode.``.
         """
         feats = self.extract_feat(inputs)
-        label = None
+        foreground, sep_losses = None, {}
         if self.separation is not None:
-            label = torch.stack(
-                [sample.gt_sem_seg.data for sample in data_samples])
-        head_inputs, _, sep_losses = self._head_inputs(inputs, feats, label)
-        losses = dict()
-        losses.update(
-            self._decode_head_forward_train(head_inputs, data_samples))
+            foreground, _, sep_losses = self._separate(
+                self.batch_images(inputs, data_samples), feats,
+                self.batch_labels(data_samples))
+        head_losses, _ = self.decode_head_losses(
+            feats, data_samples, **self._head_kwargs(foreground))
+        losses = add_prefix(head_losses, 'decode')
         if self.with_auxiliary_head:
             losses.update(
-                self._auxiliary_head_forward_train(head_inputs, data_samples))
+                self._auxiliary_head_forward_train(feats, data_samples))
         losses.update(add_prefix(sep_losses, 'sep'))
         return losses
 
-    def predict(self,
-                inputs: Tensor,
-                data_samples: OptSampleList = None) -> SampleList:
-        """Predict masks plus the focus and separation maps.
-
-        Args:
-            inputs (Tensor): Normalised images (N, 3, H, W).
-            data_samples (list[SegDataSample], optional): With metainfo.
-
-        Returns:
-            list[SegDataSample]: ``seg_logits``, ``pred_sem_seg`` and the
-            ``pred_focus``/``pred_alpha``/``pred_foreground``/
-            ``pred_background`` fields (see the class docstring).
-        """
-        if data_samples is not None:
-            batch_img_metas = [sample.metainfo for sample in data_samples]
-        else:
-            batch_img_metas = [
-                dict(
-                    ori_shape=inputs.shape[2:],
-                    img_shape=inputs.shape[2:],
-                    pad_shape=inputs.shape[2:],
-                    padding_size=[0, 0, 0, 0])
-            ] * inputs.shape[0]
-        seg_logits, maps = self._inference_with_maps(inputs, batch_img_metas)
-        results = self.postprocess_result(seg_logits, data_samples)
-        for i, sample in enumerate(results):
-            for key, value in maps.items():
-                value = value[i:i + 1]
-                if data_samples is not None:
-                    value = restore_to_original(value, sample.metainfo,
-                                                self.align_corners)
-                else:
-                    value = value[0]
-                sample.set_data({self.MAP_FIELDS[key]: PixelData(data=value)})
-        return results
-
     def _forward(self,
                  inputs: Tensor,
-                 data_samples: OptSampleList = None) -> Tensor:
+                 data_samples: Optional[SampleList] = None) -> Tensor:
         """Final logits of the head, without post-processing."""
         feats = self.extract_feat(inputs)
-        head_inputs, _, _ = self._head_inputs(inputs, feats)
-        return self.decode_head.forward(head_inputs)
+        foreground = None
+        if self.separation is not None:
+            foreground, _, _ = self._separate(
+                self.batch_images(inputs, data_samples), feats)
+        return self.decode_head.forward(feats,
+                                        **self._head_kwargs(foreground))

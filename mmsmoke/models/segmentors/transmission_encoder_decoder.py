@@ -2,18 +2,14 @@
 import inspect
 from typing import Dict, List, Optional, Sequence, Union
 
-import torch
-from mmengine.config import ConfigDict
 from torch import Tensor, nn
 
-from mmseg.models.segmentors import EncoderDecoder
 from mmseg.models.utils import resize
 from mmseg.registry import MODELS
 from mmseg.utils import (ConfigType, OptConfigType, OptMultiConfig, SampleList,
                          add_prefix)
-from ..utils.one_channel import (OneChannelAuxiliaryMixin,
-                                 check_one_channel_losses, fix_binary_acc_seg)
-from ..utils.transmission import transmission_from_inputs
+from ..utils.transmission import resized_transmission
+from .smoke_encoder_decoder import SmokeEncoderDecoder
 
 #: Keyword arguments a pixel loss may declare in its ``forward`` to receive
 #: the corresponding map from the segmentor.
@@ -21,7 +17,7 @@ PIXEL_LOSS_EXTRAS = ('transmission', 'uncertainty')
 
 
 @MODELS.register_module()
-class TransmissionEncoderDecoder(OneChannelAuxiliaryMixin, EncoderDecoder):
+class TransmissionEncoderDecoder(SmokeEncoderDecoder):
     """EncoderDecoder that computes the transmission and applies pixel losses.
 
     Stock decode heads call their losses as ``loss(seg_logits, seg_label,
@@ -31,8 +27,10 @@ class TransmissionEncoderDecoder(OneChannelAuxiliaryMixin, EncoderDecoder):
 
     1. ``decode_head.forward`` and ``decode_head.loss_by_feat`` (the head's
        own ``loss_decode``, unchanged);
-    2. the transmission ``T`` of the batch, once, from the un-normalised
-       input (dark channel prior, Eq. 9,
+    2. the transmission ``T`` of the batch, once, from the RGB image in
+       [0, 1] that
+       :class:`~mmsmoke.models.data_preprocessors.SmokeDataPreProcessor`
+       hands over (dark channel prior, Eq. 9,
        :func:`mmsmoke.models.utils.transmission.estimate_transmission`),
        batched on the device without gradient;
     3. every loss of ``pixel_losses`` on the same logits resized to the
@@ -56,8 +54,7 @@ class TransmissionEncoderDecoder(OneChannelAuxiliaryMixin, EncoderDecoder):
             ``estimate_transmission`` (``kernel_size=15``, ``omega=0.95``,
             ``top_ratio=0.001`` by default).
         neck, auxiliary_head, train_cfg, test_cfg, data_preprocessor,
-        pretrained, init_cfg: As in
-            :class:`mmseg.models.segmentors.EncoderDecoder`.
+        pretrained, init_cfg: As in :class:`SmokeEncoderDecoder`.
     """
 
     def __init__(self,
@@ -79,12 +76,10 @@ class TransmissionEncoderDecoder(OneChannelAuxiliaryMixin, EncoderDecoder):
             neck=neck,
             auxiliary_head=auxiliary_head,
             train_cfg=train_cfg,
-            test_cfg=ConfigDict(
-                test_cfg if test_cfg is not None else dict(mode='whole')),
+            test_cfg=test_cfg,
             data_preprocessor=data_preprocessor,
             pretrained=pretrained,
             init_cfg=init_cfg)
-        check_one_channel_losses(self)
         self.transmission_cfg = dict(
             kernel_size=15, omega=0.95, top_ratio=0.001)
         self.transmission_cfg.update(transmission_cfg or {})
@@ -107,27 +102,22 @@ class TransmissionEncoderDecoder(OneChannelAuxiliaryMixin, EncoderDecoder):
         return [name for name in PIXEL_LOSS_EXTRAS if name in params]
 
     def compute_transmission(self,
-                             inputs: Tensor,
+                             images: Tensor,
                              size: Optional[Sequence[int]] = None) -> Tensor:
-        """Transmission (N, 1, H, W) of a normalised input batch, no grad.
+        """Transmission (N, 1, H, W) of RGB images in [0, 1], no grad.
 
         Args:
-            inputs (Tensor): Normalised batch as the segmentor receives it.
+            images (Tensor): RGB images in [0, 1] (:meth:`batch_images`).
             size (Sequence[int], optional): Output size; defaults to the
-                input size.
+                image size.
 
         Returns:
             Tensor: Transmission in [0, 1].
         """
-        return transmission_from_inputs(
-            inputs,
-            self.data_preprocessor,
+        return resized_transmission(
+            images,
             size=tuple(size) if size is not None else None,
             **self.transmission_cfg)
-
-    def _stack_label(self, data_samples: SampleList) -> Tensor:
-        return torch.stack([sample.gt_sem_seg.data for sample in data_samples],
-                           dim=0)
 
     def _pixel_losses_forward(
             self,
@@ -139,8 +129,9 @@ class TransmissionEncoderDecoder(OneChannelAuxiliaryMixin, EncoderDecoder):
 
         Args:
             seg_logits (Tensor): Decode head output (any resolution).
-            data_samples (list[SegDataSample]): Samples with ``gt_sem_seg``.
-            inputs (Tensor): Normalised input batch (for ``T``).
+            data_samples (list[SegDataSample]): Samples with ``gt_sem_seg``
+                (and ``rgb_image``, for ``T``).
+            inputs (Tensor): Normalised input batch.
             extras (dict[str, Tensor], optional): Further maps by name
                 (e.g. ``uncertainty``) at any resolution.
 
@@ -150,7 +141,7 @@ class TransmissionEncoderDecoder(OneChannelAuxiliaryMixin, EncoderDecoder):
         losses: Dict[str, Tensor] = {}
         if len(self.pixel_losses) == 0:
             return losses
-        seg_label = self._stack_label(data_samples)
+        seg_label = self.batch_labels(data_samples)
         size = seg_label.shape[2:]
         seg_logits = resize(
             seg_logits,
@@ -165,7 +156,8 @@ class TransmissionEncoderDecoder(OneChannelAuxiliaryMixin, EncoderDecoder):
             for name in self._loss_extras(loss)
         }
         if 'transmission' in needs and 'transmission' not in available:
-            available['transmission'] = self.compute_transmission(inputs, size)
+            available['transmission'] = self.compute_transmission(
+                self.batch_images(inputs, data_samples), size)
         for loss in self.pixel_losses:
             kwargs = {}
             for name in self._loss_extras(loss):
@@ -187,34 +179,12 @@ class TransmissionEncoderDecoder(OneChannelAuxiliaryMixin, EncoderDecoder):
                 losses[loss.loss_name] = value
         return losses
 
-    def _decode_head_forward_train(self,
-                                   inputs: List[Tensor],
-                                   data_samples: SampleList,
-                                   images: Optional[Tensor] = None) -> dict:
-        """Decode head losses plus ``pixel_losses``, prefixed ``decode.``.
-
-        Args:
-            inputs (list[Tensor]): Backbone (neck) features.
-            data_samples (list[SegDataSample]): Samples with ``gt_sem_seg``.
-            images (Tensor): The normalised input batch; required when
-                ``pixel_losses`` is not empty.
-
-        Returns:
-            dict[str, Tensor]: Loss items.
-        """
-        seg_logits = self.decode_head.forward(inputs)
-        losses = fix_binary_acc_seg(
-            self.decode_head.loss_by_feat(seg_logits, data_samples),
-            self.decode_head, seg_logits, data_samples)
-        if len(self.pixel_losses) > 0:
-            if images is None:
-                raise ValueError('pixel_losses need the input images: call '
-                                 'TransmissionEncoderDecoder.loss')
-            for name, value in self._pixel_losses_forward(
-                    seg_logits, data_samples, images).items():
-                losses[name] = losses[name] + value if name in losses \
-                    else value
-        return add_prefix(losses, 'decode')
+    def add_pixel_losses(self, losses: Dict[str, Tensor],
+                         pixel: Dict[str, Tensor]) -> Dict[str, Tensor]:
+        """Sum the pixel-loss items into the head's items, by name."""
+        for name, value in pixel.items():
+            losses[name] = losses[name] + value if name in losses else value
+        return losses
 
     def loss(self, inputs: Tensor, data_samples: SampleList) -> dict:
         """Losses of the decode head, the pixel losses and auxiliary heads.
@@ -224,11 +194,22 @@ class TransmissionEncoderDecoder(OneChannelAuxiliaryMixin, EncoderDecoder):
             data_samples (list[SegDataSample]): Samples with ``gt_sem_seg``.
 
         Returns:
-            dict[str, Tensor]: Loss items.
+            dict[str, Tensor]: Loss items; the head's and the pixel losses
+            are prefixed ``decode.``.
         """
         x = self.extract_feat(inputs)
-        losses = dict()
-        losses.update(self._decode_head_forward_train(x, data_samples, inputs))
+        head_losses, seg_logits = self.decode_head_losses(x, data_samples)
+        if len(self.pixel_losses) > 0:
+            if seg_logits is None:
+                raise ValueError(
+                    f'{type(self.decode_head).__name__} computes its own '
+                    'loss terms, so its logits cannot be given to '
+                    'model.pixel_losses; use a head that keeps the stock '
+                    'BaseDecodeHead.loss')
+            self.add_pixel_losses(
+                head_losses,
+                self._pixel_losses_forward(seg_logits, data_samples, inputs))
+        losses = add_prefix(head_losses, 'decode')
         if self.with_auxiliary_head:
             losses.update(self._auxiliary_head_forward_train(x, data_samples))
         return losses

@@ -12,7 +12,7 @@ from torch import Tensor, nn
 from ..losses.alpha_prior_loss import AlphaPriorLoss  # noqa: F401
 from ..losses.image_formation_loss import ImageFormationLoss  # noqa: F401
 from ..losses.inpainting_loss import InpaintingLoss  # noqa: F401
-from ..utils.fosp_ops import random_box_masks
+from ..utils.random_masks import random_box_masks
 from .light_inpainter import LightInpainter  # noqa: F401
 
 

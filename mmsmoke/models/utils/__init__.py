@@ -1,19 +1,9 @@
-from .bvm_blocks import (RCAB, DenseASPP, LatentEncoder,
-                         gaussian_kl_to_standard_normal)
-from .image_ops import denormalize_inputs
-from .one_channel import (OneChannelAuxiliaryMixin, auxiliary_head_losses,
-                          check_one_channel_losses, fix_binary_acc_seg,
-                          head_accuracy, seg_accuracy)
+from .image_ops import restore_to_original
+from .random_masks import random_box_masks
 from .transmission import (atmospheric_light, dark_channel,
-                           estimate_transmission, transmission_from_inputs)
-from .uncertainty_net import (UncertaintyEstimationNet, binary_entropy,
-                              mc_uncertainty)
+                           estimate_transmission, resized_transmission)
 
 __all__ = [
-    'seg_accuracy', 'head_accuracy', 'fix_binary_acc_seg',
-    'auxiliary_head_losses', 'check_one_channel_losses',
-    'OneChannelAuxiliaryMixin', 'denormalize_inputs', 'dark_channel',
-    'atmospheric_light', 'estimate_transmission', 'transmission_from_inputs',
-    'UncertaintyEstimationNet', 'binary_entropy', 'mc_uncertainty',
-    'LatentEncoder', 'RCAB', 'DenseASPP', 'gaussian_kl_to_standard_normal'
+    'restore_to_original', 'random_box_masks', 'dark_channel',
+    'atmospheric_light', 'estimate_transmission', 'resized_transmission'
 ]

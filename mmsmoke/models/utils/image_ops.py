@@ -1,36 +1,49 @@
-"""Image helpers shared by the segmentors that need the raw image."""
-import torch
-from torch import Tensor, nn
+"""Dense-map helpers shared by the segmentors (batched on the device)."""
+from typing import Sequence
+
+import torch.nn.functional as F
+from torch import Tensor
 
 
-def denormalize_inputs(inputs: Tensor, data_preprocessor: nn.Module) -> Tensor:
-    """Undo the data pre-processor's normalisation, batched on the device.
+def restore_to_original(maps: Tensor,
+                        img_meta: dict,
+                        align_corners: bool = False) -> Tensor:
+    """Un-pad, un-flip and resize a dense prediction to the original image.
 
-    The stock :class:`mmseg.models.SegDataPreProcessor` subtracts ``mean``,
-    divides by ``std`` and optionally converts BGR to RGB. Modules that model
-    image formation (the transmission estimate, the separation module) need
-    the un-normalised image instead. This inverts the pre-processor without
-    leaving the device or looping over images.
+    Mirrors what ``BaseSegmentor.postprocess_result`` (MMSeg 1.2.2) does to
+    ``seg_logits``, so that every extra map (FoSp's focus and separation
+    maps, Trans-BVM's uncertainty) lines up with ``pred_sem_seg``.
 
     Args:
-        inputs (Tensor): Normalised batch of shape (N, 3, H, W).
-        data_preprocessor (nn.Module): The segmentor's data pre-processor.
-            ``mean``/``std`` buffers and the ``channel_conversion`` flag are
-            read when present; a pre-processor without normalisation is
-            assumed to hand over 0-255 pixels.
+        maps (Tensor): One image's maps, (1, C, H, W), at the padded input
+            size.
+        img_meta (dict): The data sample's metainfo; ``ori_shape`` is
+            required, ``img_padding_size``/``padding_size`` and
+            ``flip``/``flip_direction`` are honoured when present.
+        align_corners (bool): ``align_corners`` of the bilinear resize.
 
     Returns:
-        Tensor: RGB image in [0, 1] of shape (N, 3, H, W), same dtype and
-        device as ``inputs``. No gradient flows through it.
+        Tensor: (C, H0, W0) maps at ``img_meta['ori_shape']``.
     """
-    with torch.no_grad():
-        img = inputs.detach()
-        if getattr(data_preprocessor, '_enable_normalize', False):
-            mean = data_preprocessor.mean.to(img)
-            std = data_preprocessor.std.to(img)
-            img = img * std + mean
-        if img.shape[1] == 3 and not getattr(data_preprocessor,
-                                             'channel_conversion', False):
-            # Pixels are still in the BGR order mmcv loads them in.
-            img = img.flip(1)
-        return (img / 255.0).clamp_(0.0, 1.0)
+    if 'ori_shape' not in img_meta:
+        raise KeyError('restore_to_original needs "ori_shape" in the data '
+                       'sample metainfo')
+    _, _, h, w = maps.shape
+    padding: Sequence[int] = img_meta.get(
+        'img_padding_size', img_meta.get('padding_size', [0, 0, 0, 0]))
+    left, right, top, bottom = padding
+    maps = maps[:, :, top:h - bottom, left:w - right]
+    if img_meta.get('flip', False):
+        direction = img_meta.get('flip_direction', None)
+        if direction == 'horizontal':
+            maps = maps.flip(dims=(3, ))
+        elif direction == 'vertical':
+            maps = maps.flip(dims=(2, ))
+        else:
+            raise ValueError(
+                f'unknown flip_direction {direction!r} in the metainfo')
+    ori_shape = tuple(img_meta['ori_shape'][:2])
+    if tuple(maps.shape[-2:]) != ori_shape:
+        maps = F.interpolate(
+            maps, size=ori_shape, mode='bilinear', align_corners=align_corners)
+    return maps.squeeze(0)

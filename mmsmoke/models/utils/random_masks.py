@@ -1,8 +1,8 @@
-"""Tensor helpers of the FoSp modules (batched, device- and size-agnostic)."""
-from typing import Optional, Sequence, Tuple
+"""Random hole masks for self-supervised inpainting (batched, on the
+device, size-agnostic)."""
+from typing import Optional, Tuple
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 
@@ -51,47 +51,3 @@ def random_box_masks(num: int,
     in_x = (xs >= start[:, :, 1]) & (xs < end[:, :, 1])  # (N, K, W)
     boxes = in_y[..., :, None] & in_x[..., None, :]  # (N, K, H, W)
     return boxes.any(dim=1, keepdim=True).float()
-
-
-def restore_to_original(maps: Tensor,
-                        img_meta: dict,
-                        align_corners: bool = False) -> Tensor:
-    """Un-pad, un-flip and resize a dense prediction to the original image.
-
-    Mirrors what ``BaseSegmentor.postprocess_result`` (MMSeg 1.2.2) does to
-    ``seg_logits`` so that the extra FoSp maps line up with
-    ``pred_sem_seg``.
-
-    Args:
-        maps (Tensor): One image's maps, (1, C, H, W), at the padded input
-            size.
-        img_meta (dict): The data sample's metainfo; ``ori_shape`` is
-            required, ``img_padding_size``/``padding_size`` and
-            ``flip``/``flip_direction`` are honoured when present.
-        align_corners (bool): ``align_corners`` of the bilinear resize.
-
-    Returns:
-        Tensor: (C, H0, W0) maps at ``img_meta['ori_shape']``.
-    """
-    if 'ori_shape' not in img_meta:
-        raise KeyError('restore_to_original needs "ori_shape" in the data '
-                       'sample metainfo')
-    _, _, h, w = maps.shape
-    padding: Sequence[int] = img_meta.get(
-        'img_padding_size', img_meta.get('padding_size', [0, 0, 0, 0]))
-    left, right, top, bottom = padding
-    maps = maps[:, :, top:h - bottom, left:w - right]
-    if img_meta.get('flip', False):
-        direction = img_meta.get('flip_direction', None)
-        if direction == 'horizontal':
-            maps = maps.flip(dims=(3, ))
-        elif direction == 'vertical':
-            maps = maps.flip(dims=(2, ))
-        else:
-            raise ValueError(
-                f'unknown flip_direction {direction!r} in the metainfo')
-    ori_shape = tuple(img_meta['ori_shape'][:2])
-    if tuple(maps.shape[-2:]) != ori_shape:
-        maps = F.interpolate(
-            maps, size=ori_shape, mode='bilinear', align_corners=align_corners)
-    return maps.squeeze(0)

@@ -21,17 +21,16 @@ Deviations:
   ``T`` already smooths it with a bilateral kernel).
 * The authors' release ships neither the transmission maps nor code to
   compute them (it reads pre-computed ``.jpg`` maps). Here ``T`` is computed
-  on the fly, batched on the device, from the un-normalised input, so no
-  extra files are needed. ``tools/misc/export_transmission.py`` writes the
-  same maps to PNG files for inspection.
+  on the fly, batched on the device, from the RGB image that the data
+  pre-processor hands over, so no extra files are needed.
+  ``tools/misc/export_transmission.py`` writes the same maps to PNG files
+  for inspection.
 """
 from typing import Optional, Tuple
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
-
-from .image_ops import denormalize_inputs
+from torch import Tensor
 
 
 def _check_image(img: Tensor, name: str = 'img') -> None:
@@ -155,31 +154,27 @@ def estimate_transmission(
     return trans
 
 
-def transmission_from_inputs(inputs: Tensor,
-                             data_preprocessor: nn.Module,
-                             size: Optional[Tuple[int, int]] = None,
-                             **kwargs) -> Tensor:
-    """Transmission of a normalised input batch of a segmentor.
+def resized_transmission(images: Tensor,
+                         size: Optional[Tuple[int, int]] = None,
+                         **kwargs) -> Tensor:
+    """Transmission of RGB images in [0, 1], optionally resized.
 
-    Undoes the data pre-processor with
-    :func:`mmsmoke.models.utils.image_ops.denormalize_inputs` and applies
-    :func:`estimate_transmission`. Padded borders (pixel value 0 after the
-    pre-processor's padding) are part of the image here; the losses that use
-    ``T`` exclude them through the ignore index of the label.
+    :func:`estimate_transmission` followed by a bilinear resize to ``size``
+    (e.g. the label size) when it differs. The images are those that
+    :class:`~mmsmoke.models.data_preprocessors.SmokeDataPreProcessor` hands
+    over; its padded border holds the colour the padded input stands for,
+    and the losses that use ``T`` exclude it through the ignore index of
+    the label.
 
     Args:
-        inputs (Tensor): Normalised batch (N, 3, H, W) as the segmentor
-            receives it.
-        data_preprocessor (nn.Module): The segmentor's data pre-processor.
-        size (tuple[int, int], optional): Resize ``T`` bilinearly to this
-            size (e.g. the label size) when it differs.
+        images (Tensor): RGB images in [0, 1], (N, 3, H, W).
+        size (tuple[int, int], optional): Output size.
         **kwargs: Passed to :func:`estimate_transmission`.
 
     Returns:
         Tensor: Transmission of shape (N, 1, H, W) (or ``size``), no grad.
     """
-    img = denormalize_inputs(inputs, data_preprocessor)
-    trans = estimate_transmission(img, **kwargs)
+    trans = estimate_transmission(images, **kwargs)
     if size is not None and tuple(trans.shape[-2:]) != tuple(size):
         trans = F.interpolate(
             trans, size=size, mode='bilinear', align_corners=False)

@@ -5,10 +5,10 @@ import torch
 from mmengine.structures import PixelData
 
 from mmseg.structures import SegDataSample
-from mmsmoke.models.decode_heads.bvm_head import BVMHead
+from mmsmoke.models.decode_heads.bvm_head import (
+    BVMHead, LatentEncoder, gaussian_kl_to_standard_normal)
+from mmsmoke.models.layers import DenseASPP
 from mmsmoke.models.losses.structure_loss import StructureLoss  # noqa: F401
-from mmsmoke.models.utils.bvm_blocks import (DenseASPP, LatentEncoder,
-                                             gaussian_kl_to_standard_normal)
 
 
 @pytest.fixture(autouse=True, scope='module')
@@ -59,8 +59,8 @@ def _samples(n, size):
 def test_output_shape_any_input_size():
     head = _head().eval()
     for size in (64, 96):
-        image = torch.randn(2, 3, size, size)
-        out = head(_feats(2, size), image=image)
+        mu, _ = head.infer_latent(torch.randn(2, 3, size, size))
+        out = head(_feats(2, size), z=mu)
         assert out.shape == (2, 1, size // 4, size // 4)
 
 
@@ -97,16 +97,15 @@ def test_reparameterisation_statistics():
     assert mu.grad is not None and logvar.grad is not None
 
 
-def test_deterministic_in_eval_stochastic_in_train():
+def test_latent_samples_differ_the_posterior_mean_does_not():
     torch.manual_seed(1)
-    head = _head()
+    head = _head().eval()
     feats, image = _feats(2, 64), torch.randn(2, 3, 64, 64)
-    head.train()
-    a, b = head(feats, image=image), head(feats, image=image)
+    mu, logvar = head.infer_latent(image)
+    a = head(feats, z=head.reparameterize(mu, logvar))
+    b = head(feats, z=head.reparameterize(mu, logvar))
     assert not torch.allclose(a, b)
-    head.eval()
-    torch.testing.assert_close(
-        head(feats, image=image), head(feats, image=image))
+    torch.testing.assert_close(head(feats, z=mu), head(feats, z=mu))
     # With a fixed z only the MC dropout remains, and only in train mode.
     z = torch.zeros(2, 8)
     torch.testing.assert_close(head(feats, z=z), head(feats, z=z))
@@ -117,10 +116,11 @@ def test_deterministic_in_eval_stochastic_in_train():
 def test_loss_items_and_no_unused_parameters():
     torch.manual_seed(2)
     head = _head().train()
-    losses = head.loss(
-        _feats(2, 64), _samples(2, 64), None, image=torch.randn(2, 3, 64, 64))
-    assert set(losses) >= {'loss_structure', 'loss_kl'}
-    (losses['loss_structure'] + losses['loss_kl']).backward()
+    mu, logvar = head.infer_latent(torch.randn(2, 3, 64, 64))
+    logits = head(_feats(2, 64), z=head.reparameterize(mu, logvar))
+    losses = head.loss_by_feat(logits, _samples(2, 64))
+    assert set(losses) >= {'loss_structure'}
+    (losses['loss_structure'] + head.loss_kl(mu, logvar)).backward()
     unused = [n for n, p in head.named_parameters() if p.grad is None]
     assert unused == []
 
@@ -128,8 +128,8 @@ def test_loss_items_and_no_unused_parameters():
 def test_predict_resizes_like_stock_head():
     head = _head().eval()
     metas = [dict(img_shape=(64, 64), pad_shape=(64, 64))] * 2
-    out = head.predict(
-        _feats(2, 64), metas, None, image=torch.randn(2, 3, 64, 64))
+    out = head.predict_by_feat(head(_feats(2, 64), z=torch.zeros(2, 8)),
+                               metas)
     assert out.shape == (2, 1, 64, 64)
 
 
@@ -149,6 +149,8 @@ def test_blocks():
 def test_errors():
     head = _head()
     with pytest.raises(ValueError, match='input image'):
+        head.infer_latent(None)
+    with pytest.raises(ValueError, match='BVMEncoderDecoder'):
         head(_feats(1, 64))
     with pytest.raises(ValueError, match='z must have shape'):
         head(_feats(1, 64), z=torch.zeros(1, 3))

@@ -33,15 +33,13 @@ def _samples(n, size):
     return samples
 
 
-def _inputs(size=64, n=2, fg=True):
+def _inputs(size=64, n=2):
+    """The neck outputs (by name) and a 7-channel foreground tensor."""
     feats = [
         torch.randn(n, c, size // s, size // s)
         for c, s in zip(CHANNELS, (4, 8, 16, 32))
     ]
-    outs = list(FocusNeck(CHANNELS)(feats))
-    if fg:
-        outs.append(torch.rand(n, 7, size, size))
-    return outs
+    return FocusNeck(CHANNELS)(feats), torch.rand(n, 7, size, size)
 
 
 def _head(**kwargs):
@@ -50,6 +48,7 @@ def _head(**kwargs):
         in_channels=CHANNELS,
         channels=8,
         fusion_channels=(8, 8, 12, 16),
+        fg_in_channels=7,
         fg_channels=(4, 4, 8, 8),
         num_classes=2,
         out_channels=1,
@@ -67,16 +66,16 @@ def test_forward_shape_and_release_fusion_channels():
     assert head.fusion_convs[0].conv.in_channels == 64 + 8
     assert head.fusion_convs[3].conv.in_channels == 8 + 4 + 768
     assert head.fusion_final.conv.in_channels == 1024
-    out = head(_inputs())
-    assert out.shape == (2, 1, 16, 16)
+    outs, fg = _inputs()
+    assert head(outs, foreground=fg).shape == (2, 1, 16, 16)
 
 
 def test_loss_has_six_weighted_terms():
     torch.manual_seed(0)
     head = _head()
-    inputs = _inputs()
+    inputs, fg = _inputs()
     samples = _samples(2, (64, 64))
-    losses = head.loss(inputs, samples, dict())
+    losses = head.loss(inputs, samples, dict(), foreground=fg)
     assert set(losses) == {
         'loss_ce', 'loss_ce_focus', 'loss_ce_side0', 'loss_ce_side1',
         'loss_ce_side2', 'loss_ce_side3', 'acc_seg'
@@ -93,14 +92,14 @@ def test_loss_has_six_weighted_terms():
 
     head.eval()  # same dropout-free forward for the reference
     with torch.no_grad():
-        losses = head.loss(inputs, samples, dict())
-        final = head(inputs)
+        losses = head.loss(inputs, samples, dict(), foreground=fg)
+        final = head(inputs, foreground=fg)
     assert losses['loss_ce'].item() == pytest.approx(
         0.5 * bce(final).item(), rel=1e-4)
     assert losses['loss_ce_focus'].item() == pytest.approx(
-        0.1 * bce(inputs[4]).item(), rel=1e-4)
+        0.1 * bce(inputs.focus).item(), rel=1e-4)
     assert losses['loss_ce_side3'].item() == pytest.approx(
-        0.1 * bce(inputs[8]).item(), rel=1e-4)
+        0.1 * bce(inputs.o32).item(), rel=1e-4)
     # acc_seg thresholds the one channel at the head's 0.4
     prob = F.interpolate(final, size=(64, 64), mode='bilinear')[:, 0]
     pred = (prob.sigmoid() > 0.4).long()
@@ -111,11 +110,12 @@ def test_loss_has_six_weighted_terms():
 def test_custom_weights_and_no_unused_parameters():
     head = _head(
         final_loss_weight=1.0,
-        focus_loss_weight=0.0,
-        side_index=(5, 6),
-        side_loss_weights=(0.2, 0.2))
-    losses = head.loss(_inputs(), _samples(2, (64, 64)), dict())
-    assert 'loss_ce_side1' in losses and 'loss_ce_side2' not in losses
+        focus_loss_weight=None,
+        side_loss_weights=(0.2, 0.2, 0.0, 0.0))
+    inputs, fg = _inputs()
+    losses = head.loss(inputs, _samples(2, (64, 64)), dict(), foreground=fg)
+    assert 'loss_ce_focus' not in losses
+    assert losses['loss_ce_side2'].item() == 0.0
     sum(losses.values()).backward()
     assert head.conv_seg is not None
     unused = [
@@ -146,9 +146,7 @@ def test_without_neck_and_separation_in_stock_encoder_decoder():
                 in_channels=CHANNELS,
                 channels=8,
                 fusion_channels=(8, 8, 8, 8),
-                fg_index=None,
-                focus_index=None,
-                side_index=(),
+                focus_loss_weight=None,
                 side_loss_weights=(),
                 final_loss_weight=1.0,
                 num_classes=2,
@@ -182,7 +180,6 @@ def test_with_focus_neck_in_stock_encoder_decoder():
                 in_channels=CHANNELS,
                 channels=8,
                 fusion_channels=(8, 8, 8, 8),
-                fg_index=None,
                 num_classes=2,
                 out_channels=1,
                 threshold=0.4,
@@ -204,7 +201,15 @@ def test_errors():
     with pytest.raises(ValueError, match='multiple_select'):
         _head(input_transform='resize_concat')
     head = _head()
-    with pytest.raises(IndexError, match='FoSpEncoderDecoder'):
-        head(_inputs(fg=False))
+    inputs, fg = _inputs()
+    with pytest.raises(ValueError, match='no foreground was passed'):
+        head(inputs)
     with pytest.raises(ValueError, match='channels'):
-        _head(in_channels=[8, 16, 32, 32])(_inputs())
+        _head(in_channels=[8, 16, 32, 32])(inputs, foreground=fg)
+    # the former index wiring is refused with what to do instead
+    with pytest.raises(ValueError, match='Delete them from'):
+        _head(fg_index=9)
+    # deep supervision needs the named FocusNeck outputs
+    plain = _head(fg_in_channels=None)
+    with pytest.raises(ValueError, match='focus_loss_weight=None'):
+        plain.loss(list(inputs.features), _samples(2, (64, 64)), dict())

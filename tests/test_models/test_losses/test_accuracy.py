@@ -7,9 +7,10 @@ from mmseg.structures import SegDataSample
 from mmseg.utils import register_all_modules
 
 import mmsmoke.models.segmentors.transmission_encoder_decoder  # noqa: F401
-from mmsmoke.models.utils.one_channel import (auxiliary_head_losses,
-                                              fix_binary_acc_seg,
-                                              head_accuracy, seg_accuracy)
+from mmsmoke.models.losses.accuracy import (fix_binary_acc_seg,
+                                            head_accuracy, seg_accuracy)
+from mmsmoke.models.segmentors.smoke_encoder_decoder import \
+    auxiliary_head_losses
 
 register_all_modules(init_default_scope=True)
 

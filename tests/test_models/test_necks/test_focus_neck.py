@@ -6,7 +6,7 @@ from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 from mmseg.utils import register_all_modules
 
-from mmsmoke.models.necks.focus_neck import FocusNeck
+from mmsmoke.models.necks.focus_neck import FocusNeck, FocusOutputs
 
 register_all_modules(init_default_scope=True)
 
@@ -31,13 +31,16 @@ def test_focus_neck_shapes(name, focus_level):
     neck = FocusNeck(in_channels=channels, focus_level=focus_level)
     feats = _feats(channels)
     outs = neck(feats)
+    # a 9-tuple for stock heads, whose parts also have names
+    assert isinstance(outs, FocusOutputs)
     assert len(outs) == FocusNeck.num_outs == 9
-    for x, y in zip(feats, outs[:4]):
+    assert outs.features == tuple(outs[:4])
+    for x, y in zip(feats, outs.features):
         assert y.shape == x.shape
-    focus = outs[FocusNeck.focus_index]
-    assert focus.shape == (2, 1) + feats[focus_level].shape[-2:]
-    o4, o8, o16, o32 = (outs[i] for i in FocusNeck.side_indices)
-    for o, x in zip((o4, o8, o16, o32), feats):
+    assert outs.focus is outs[4]
+    assert outs.focus.shape == (2, 1) + feats[focus_level].shape[-2:]
+    assert outs.sides == (outs.o4, outs.o8, outs.o16, outs.o32)
+    for o, x in zip(outs.sides, feats):
         assert o.shape == (2, 1) + x.shape[-2:]
 
 
@@ -47,7 +50,7 @@ def test_focus_neck_weighting_and_gradients():
     feats = [f.requires_grad_() for f in _feats(channels, size=32)]
     outs = neck(feats)
     m = torch.nn.functional.interpolate(
-        outs[4], size=feats[0].shape[-2:], mode='bilinear').sigmoid()
+        outs.focus, size=feats[0].shape[-2:], mode='bilinear').sigmoid()
     assert torch.allclose(outs[0], feats[0] * m + feats[0], atol=1e-6)
     # weights are in [1, 2]: F' / F
     ratio = outs[3] / feats[3]
@@ -195,10 +198,10 @@ def test_focus_neck_without_cascade_and_weighting():
     for x, y in zip(feats, outs[:4]):
         assert y is x
     # o8 depends on F2 alone: changing F1 leaves it unchanged
-    o8 = outs[6]
+    o8 = outs.o8
     other = [feats[0] + 1.0] + feats[1:]
-    assert torch.equal(neck(other)[6], o8)
-    assert not torch.equal(neck(other)[5], outs[5])
+    assert torch.equal(neck(other).o8, o8)
+    assert not torch.equal(neck(other).o4, outs.o4)
     expected = neck.mid_high(feats[1])
     assert torch.allclose(o8, expected)
     sum(o.sum() for o in outs[4:]).backward()

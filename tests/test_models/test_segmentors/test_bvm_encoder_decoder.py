@@ -18,7 +18,7 @@ import mmsmoke.models.losses.uncertainty_calibrated_entropy_loss  # noqa
 import mmsmoke.models.segmentors.transmission_encoder_decoder  # noqa
 from mmsmoke.models.segmentors.bvm_encoder_decoder import (
     BVMEncoderDecoder, frozen_bn_statistics, mc_dropout_enabled)
-from mmsmoke.models.utils.uncertainty_net import (binary_entropy,
+from mmsmoke.models.uncertainty.uncertainty_net import (binary_entropy,
                                                   mc_uncertainty)
 
 register_all_modules(init_default_scope=True)
@@ -26,7 +26,7 @@ register_all_modules(init_default_scope=True)
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(__file__))))
 NORM = dict(type='BN', requires_grad=True)
 PRE = dict(
-    type='SegDataPreProcessor',
+    type='SmokeDataPreProcessor',
     mean=[123.675, 116.28, 103.53],
     std=[58.395, 57.12, 57.375],
     bgr_to_rgb=True,
@@ -285,7 +285,7 @@ def test_maps_are_unpadded_unflipped_and_resized():
     aleatoric = total / 4
     res = model.postprocess_result(
         torch.zeros(1, 1, 8, 8), [sample],
-        dict(total=total, aleatoric=aleatoric))[0]
+        dict(uncertainty_total=total, uncertainty_aleatoric=aleatoric))[0]
     out = res.pred_uncertainty_total.data
     assert out.shape == (1, 8, 12)
     # Un-flipped: the 0.5 half is now on the right; no padding zeros left.

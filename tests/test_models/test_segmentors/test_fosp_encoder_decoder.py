@@ -39,7 +39,7 @@ def _cfg(backbone='resnet', **test_cfg):
     return ConfigDict(
         type='FoSpEncoderDecoder',
         data_preprocessor=dict(
-            type='SegDataPreProcessor',
+            type='SmokeDataPreProcessor',
             mean=[123.675, 116.28, 103.53],
             std=[58.395, 57.12, 57.375],
             bgr_to_rgb=True,
@@ -165,25 +165,25 @@ def test_tensor_mode_and_bad_test_mode():
     with torch.no_grad():
         out = model(torch.randn(2, 3, 64, 64), mode='tensor')
     assert out.shape == (2, 1, 16, 16)
-    bad = MODELS.build(_cfg(mode='patch')).eval()
-    with pytest.raises(ValueError, match='whole'):
-        bad.predict(torch.randn(1, 3, 64, 64), _samples(1, (64, 64)))
+    with pytest.raises(ValueError, match='model.test_cfg.mode'):
+        MODELS.build(_cfg(mode='patch'))
+    with pytest.raises(ValueError, match='model.test_cfg.stride'):
+        MODELS.build(_cfg(mode='slide', crop_size=(32, 32)))
 
 
 def test_separation_needs_focus():
     cfg = _cfg()
     cfg['neck'] = None
-    cfg['decode_head'].update(
-        focus_index=None, side_index=(), side_loss_weights=())
-    with pytest.raises(ValueError, match='focus'):
+    cfg['decode_head'].update(focus_loss_weight=None, side_loss_weights=())
+    with pytest.raises(ValueError, match="model.neck.type='FocusNeck'"):
         MODELS.build(cfg)
 
 
 def test_without_separation():
     cfg = _cfg()
     cfg['separation'] = None
-    cfg['decode_head']['fg_index'] = None
     model = MODELS.build(cfg)
+    assert model.decode_head.fg_encoder is None
     losses = model.loss(torch.randn(2, 3, 64, 64), _samples(2, (64, 64)))
     assert not any(k.startswith('sep.') for k in losses)
     model.eval()

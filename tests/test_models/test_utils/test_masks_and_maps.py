@@ -1,8 +1,7 @@
 import pytest
 import torch
 
-from mmsmoke.models.utils.fosp_ops import (random_box_masks,
-                                           restore_to_original)
+from mmsmoke.models.utils import random_box_masks, restore_to_original
 
 def test_random_box_masks_shape_range_and_reproducibility():
     gen = torch.Generator().manual_seed(0)

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from mmsmoke.models.utils.transmission import (dark_channel,
                                                estimate_transmission)
-from mmsmoke.models.utils.uncertainty_net import (binary_entropy,
+from mmsmoke.models.uncertainty.uncertainty_net import (binary_entropy,
                                                   mc_uncertainty)
 
 SETTINGS = settings(

@@ -1,0 +1,3 @@
+from .smoke_data_preprocessor import IMAGE_FIELD, SmokeDataPreProcessor
+
+__all__ = ['IMAGE_FIELD', 'SmokeDataPreProcessor']

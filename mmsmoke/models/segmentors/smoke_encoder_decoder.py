@@ -1,0 +1,382 @@
+"""Base segmentor of mmsmoke: logits plus named extra maps."""
+from typing import Dict, List, Optional, Tuple
+
+import torch
+import torch.nn.functional as F
+from mmengine.config import ConfigDict
+from mmengine.structures import PixelData
+from mmseg.models.decode_heads.decode_head import BaseDecodeHead
+from mmseg.models.segmentors.encoder_decoder import EncoderDecoder
+from mmseg.registry import MODELS
+from mmseg.utils import (ConfigType, OptConfigType, OptMultiConfig,
+                         OptSampleList, SampleList, add_prefix)
+from torch import Tensor, nn
+
+from ..data_preprocessors import IMAGE_FIELD
+from ..losses.accuracy import fix_binary_acc_seg
+from ..losses.binary_dice_loss import check_one_channel_losses
+from ..utils.image_ops import restore_to_original
+
+Maps = Dict[str, Tensor]
+
+#: Test modes every mmsmoke segmentor understands.
+TEST_MODES = ('whole', 'slide')
+
+
+def _auxiliary_heads(auxiliary_head: nn.Module) -> List[tuple]:
+    """(head, loss prefix) pairs, named as ``EncoderDecoder`` names them."""
+    if isinstance(auxiliary_head, nn.ModuleList):
+        return [(head, f'aux_{idx}')
+                for idx, head in enumerate(auxiliary_head)]
+    return [(auxiliary_head, 'aux')]
+
+
+def auxiliary_head_losses(auxiliary_head: nn.Module, inputs,
+                          data_samples: SampleList) -> Dict[str, Tensor]:
+    """Auxiliary-head losses as MMSeg's ``EncoderDecoder`` computes them.
+
+    The same loss items and ``aux`` / ``aux_{idx}`` prefixes, with the
+    ``acc_seg`` of one-channel heads thresholded
+    (:func:`~mmsmoke.models.losses.accuracy.fix_binary_acc_seg`).
+    """
+    losses: Dict[str, Tensor] = dict()
+    for head, prefix in _auxiliary_heads(auxiliary_head):
+        seg_logits = head.forward(inputs)
+        head_losses = fix_binary_acc_seg(
+            head.loss_by_feat(seg_logits, data_samples), head, seg_logits,
+            data_samples)
+        losses.update(add_prefix(head_losses, prefix))
+    return losses
+
+
+@MODELS.register_module()
+class SmokeEncoderDecoder(EncoderDecoder):
+    """``EncoderDecoder`` whose inference also returns named extra maps.
+
+    The one base of mmsmoke's segmentors (FoSp, the transmission losses,
+    Transmission-BVM). A subclass overrides one hook,
+    :meth:`encode_decode_with_maps`, which returns the logits of a batch
+    (or of a slide window) and a dict of extra maps by name, all at the
+    size of its input; and, where it trains differently, :meth:`loss`.
+    This base does the rest once:
+
+    * 'whole' and 'slide' inference (``test_cfg.mode``); the slide loop
+      sums the maps over the windows and divides them by the window count,
+      like the logits;
+    * :meth:`postprocess_result`, which writes every map ``name`` as the
+      ``PixelData`` field ``pred_<name>`` of each data sample, un-padded,
+      un-flipped and resized to ``ori_shape`` by
+      :func:`~mmsmoke.models.utils.image_ops.restore_to_original`, exactly
+      like ``seg_logits``;
+    * the one-channel guards: the training-log ``acc_seg`` of one-channel
+      decode and auxiliary heads is thresholded
+      (:func:`~mmsmoke.models.losses.accuracy.seg_accuracy`) instead of
+      MMSeg's arg-max, and MMSeg's ``DiceLoss`` on one channel is refused;
+    * the check of ``test_cfg`` at construction, with errors that name the
+      key to change;
+    * :meth:`batch_images`: the RGB image in [0, 1] that
+      :class:`~mmsmoke.models.data_preprocessors.SmokeDataPreProcessor`
+      hands over in every data sample (``rgb_image``), for the parts that
+      model image formation.
+
+    Without extra maps it is MMSeg's ``EncoderDecoder`` plus the guards, so
+    it can be used as a plain segmentor too.
+
+    Args:
+        backbone, decode_head, neck, auxiliary_head, train_cfg, test_cfg,
+        data_preprocessor, pretrained, init_cfg: As in
+            :class:`mmseg.models.segmentors.EncoderDecoder`; ``test_cfg``
+            defaults to ``dict(mode='whole')``.
+    """
+
+    #: Whether inference needs the RGB image (set by subclasses).
+    needs_images: bool = False
+
+    def __init__(self,
+                 backbone: ConfigType,
+                 decode_head: ConfigType,
+                 neck: OptConfigType = None,
+                 auxiliary_head: OptConfigType = None,
+                 train_cfg: OptConfigType = None,
+                 test_cfg: OptConfigType = None,
+                 data_preprocessor: OptConfigType = None,
+                 pretrained: Optional[str] = None,
+                 init_cfg: OptMultiConfig = None) -> None:
+        super().__init__(
+            backbone=backbone,
+            decode_head=decode_head,
+            neck=neck,
+            auxiliary_head=auxiliary_head,
+            train_cfg=train_cfg,
+            test_cfg=ConfigDict(
+                test_cfg if test_cfg is not None else dict(mode='whole')),
+            data_preprocessor=data_preprocessor,
+            pretrained=pretrained,
+            init_cfg=init_cfg)
+        check_one_channel_losses(self)
+        self.check_test_cfg()
+
+    # ------------------------------------------------------------ config
+    def check_test_cfg(self) -> None:
+        """Validate ``test_cfg``; subclasses add their own keys.
+
+        Raises:
+            ValueError: Naming the ``model.test_cfg`` key to change.
+        """
+        mode = self.test_cfg.get('mode', 'whole')
+        if mode not in TEST_MODES:
+            raise ValueError(f'{type(self).__name__}: model.test_cfg.mode '
+                             f'must be "whole" or "slide", got {mode!r}')
+        if mode == 'slide':
+            for key in ('crop_size', 'stride'):
+                if key not in self.test_cfg:
+                    raise ValueError(
+                        f'{type(self).__name__}: model.test_cfg.mode='
+                        f'"slide" needs model.test_cfg.{key}')
+
+    # ------------------------------------------------------------ inputs
+    def batch_images(self,
+                     inputs: Tensor,
+                     data_samples: OptSampleList = None) -> Tensor:
+        """RGB images in [0, 1] (N, 3, H, W) of a batch.
+
+        They are the ``rgb_image`` fields that
+        :class:`~mmsmoke.models.data_preprocessors.SmokeDataPreProcessor`
+        writes. Without them (a batch built by hand, the tensor mode that
+        ONNX export traces) the pre-processor's
+        :meth:`~SmokeDataPreProcessor.images_from_inputs` derives them from
+        the network input.
+
+        Raises:
+            ValueError: If neither is available; the message names the
+                config key to change.
+        """
+        if data_samples and all(IMAGE_FIELD in s for s in data_samples):
+            return torch.stack(
+                [s.get(IMAGE_FIELD).data for s in data_samples]).to(inputs)
+        from_inputs = getattr(self.data_preprocessor, 'images_from_inputs',
+                              None)
+        if from_inputs is None:
+            raise ValueError(
+                f'{type(self).__name__} needs the RGB image of the batch: '
+                "set model.data_preprocessor.type='SmokeDataPreProcessor' "
+                'in the config')
+        return from_inputs(inputs)
+
+    @staticmethod
+    def batch_labels(data_samples: SampleList) -> Tensor:
+        """Stacked ``gt_sem_seg`` labels (N, 1, H, W)."""
+        return torch.stack(
+            [sample.gt_sem_seg.data for sample in data_samples], dim=0)
+
+    # ------------------------------------------------------------- hook
+    def encode_decode_with_maps(
+            self, inputs: Tensor, images: Optional[Tensor],
+            batch_img_metas: List[dict]) -> Tuple[Tensor, Maps]:
+        """Logits and extra maps of a batch or a window (the one hook).
+
+        Args:
+            inputs (Tensor): Normalised batch (N, 3, H, W).
+            images (Tensor, optional): Its RGB image in [0, 1], when
+                :attr:`needs_images`; None otherwise.
+            batch_img_metas (list[dict]): Image meta information.
+
+        Returns:
+            tuple[Tensor, dict[str, Tensor]]: Logits resized like the stock
+            head's ``predict`` (the input size) and maps by name
+            (N, C, H, W) at the same size. This base: no maps.
+        """
+        return super().encode_decode(inputs, batch_img_metas), {}
+
+    # --------------------------------------------------------- inference
+    def slide_inference_with_maps(
+            self, inputs: Tensor, images: Optional[Tensor],
+            batch_img_metas: List[dict]) -> Tuple[Tensor, Maps]:
+        """Sliding windows; logits and maps are averaged over the windows.
+
+        The last window of a row or column is shifted back inside the
+        image, as in MMSeg's ``slide_inference``.
+        """
+        h_stride, w_stride = self.test_cfg['stride']
+        h_crop, w_crop = self.test_cfg['crop_size']
+        batch_size, _, h_img, w_img = inputs.size()
+        h_grids = max(h_img - h_crop + h_stride - 1, 0) // h_stride + 1
+        w_grids = max(w_img - w_crop + w_stride - 1, 0) // w_stride + 1
+        preds = inputs.new_zeros((batch_size, self.out_channels, h_img, w_img))
+        count = inputs.new_zeros((batch_size, 1, h_img, w_img))
+        maps: Maps = {}
+        for h_idx in range(h_grids):
+            for w_idx in range(w_grids):
+                y1 = h_idx * h_stride
+                x1 = w_idx * w_stride
+                y2 = min(y1 + h_crop, h_img)
+                x2 = min(x1 + w_crop, w_img)
+                y1 = max(y2 - h_crop, 0)
+                x1 = max(x2 - w_crop, 0)
+                crop = inputs[:, :, y1:y2, x1:x2]
+                crop_images = None if images is None else \
+                    images[:, :, y1:y2, x1:x2]
+                batch_img_metas[0]['img_shape'] = crop.shape[2:]
+                logits, crop_maps = self.encode_decode_with_maps(
+                    crop, crop_images, batch_img_metas)
+                pad = (int(x1), int(w_img - x2), int(y1), int(h_img - y2))
+                preds += F.pad(logits, pad)
+                for name, value in crop_maps.items():
+                    padded = F.pad(value, pad)
+                    maps[name] = maps[name] + padded if name in maps \
+                        else padded
+                count[:, :, y1:y2, x1:x2] += 1
+        if (count == 0).any():
+            raise RuntimeError('slide inference left pixels uncovered; check '
+                               'model.test_cfg.crop_size and stride')
+        return preds / count, {k: v / count for k, v in maps.items()}
+
+    def inference_with_maps(
+            self, inputs: Tensor, images: Optional[Tensor],
+            batch_img_metas: List[dict]) -> Tuple[Tensor, Maps]:
+        """'whole' or 'slide' inference with the extra maps."""
+        self.check_test_cfg()
+        if self.test_cfg.get('mode', 'whole') == 'slide':
+            return self.slide_inference_with_maps(inputs, images,
+                                                  batch_img_metas)
+        return self.encode_decode_with_maps(inputs, images, batch_img_metas)
+
+    def _images_for(self, inputs: Tensor,
+                    data_samples: OptSampleList = None) -> Optional[Tensor]:
+        return self.batch_images(inputs, data_samples) \
+            if self.needs_images else None
+
+    def encode_decode(self, inputs: Tensor,
+                      batch_img_metas: List[dict]) -> Tensor:
+        """Logits at the input size (the maps are dropped)."""
+        return self.encode_decode_with_maps(inputs, self._images_for(inputs),
+                                            batch_img_metas)[0]
+
+    def whole_inference(self, inputs: Tensor,
+                        batch_img_metas: List[dict]) -> Tensor:
+        """Whole-image logits (the maps are dropped)."""
+        return self.encode_decode(inputs, batch_img_metas)
+
+    def slide_inference(self, inputs: Tensor,
+                        batch_img_metas: List[dict]) -> Tensor:
+        """Sliding-window logits (the maps are dropped)."""
+        return self.slide_inference_with_maps(inputs,
+                                              self._images_for(inputs),
+                                              batch_img_metas)[0]
+
+    def inference(self, inputs: Tensor, batch_img_metas: List[dict]) -> Tensor:
+        """Logits in 'whole' or 'slide' mode (the maps are dropped)."""
+        return self.inference_with_maps(inputs, self._images_for(inputs),
+                                        batch_img_metas)[0]
+
+    @staticmethod
+    def _metas(inputs: Tensor, data_samples: OptSampleList) -> List[dict]:
+        if data_samples is not None:
+            return [sample.metainfo for sample in data_samples]
+        shape = inputs.shape[2:]
+        return [
+            dict(
+                ori_shape=shape,
+                img_shape=shape,
+                pad_shape=shape,
+                padding_size=[0, 0, 0, 0])
+        ] * inputs.shape[0]
+
+    def predict(self,
+                inputs: Tensor,
+                data_samples: OptSampleList = None) -> SampleList:
+        """Masks, probabilities and every extra map as ``pred_<name>``.
+
+        Args:
+            inputs (Tensor): Normalised images (N, 3, H, W).
+            data_samples (list[SegDataSample], optional): With metainfo.
+
+        Returns:
+            list[SegDataSample]: ``seg_logits``, ``pred_sem_seg`` and one
+            ``pred_<name>`` field per extra map, at the original size.
+        """
+        images = self._images_for(inputs, data_samples)
+        seg_logits, maps = self.inference_with_maps(
+            inputs, images, self._metas(inputs, data_samples))
+        return self.postprocess_result(seg_logits, data_samples, maps)
+
+    def finish_maps(self, maps: Maps) -> Maps:
+        """Last step on one image's restored maps (C, H0, W0); identity.
+
+        Subclasses derive maps that must be formed after the resize here.
+        """
+        return maps
+
+    def postprocess_result(self,
+                           seg_logits: Tensor,
+                           data_samples: OptSampleList = None,
+                           maps: Optional[Maps] = None) -> SampleList:
+        """Stock post-processing plus one ``pred_<name>`` field per map.
+
+        Args:
+            seg_logits (Tensor): Logits (N, C, H, W).
+            data_samples (list[SegDataSample], optional): Samples.
+            maps (dict[str, Tensor], optional): Extra maps (N, C, H, W) at
+                the size of ``seg_logits``.
+
+        Returns:
+            list[SegDataSample]: Results; the ``rgb_image`` input field is
+            removed.
+        """
+        only_prediction = data_samples is None
+        results = super().postprocess_result(seg_logits, data_samples)
+        for i, sample in enumerate(results):
+            if IMAGE_FIELD in sample:
+                sample.pop(IMAGE_FIELD)
+            if not maps:
+                continue
+            restored = {}
+            for name, value in maps.items():
+                value = value[i:i + 1]
+                restored[name] = value[0] if only_prediction else \
+                    restore_to_original(value, sample.metainfo,
+                                        self.align_corners)
+            sample.set_data({
+                f'pred_{name}': PixelData(data=value)
+                for name, value in self.finish_maps(restored).items()
+            })
+        return results
+
+    # ----------------------------------------------------------- training
+    def decode_head_losses(self, inputs, data_samples: SampleList,
+                           **head_kwargs) -> Tuple[Dict[str, Tensor], Tensor]:
+        """Decode-head losses (not prefixed) and the logits they scored.
+
+        A head that keeps ``BaseDecodeHead.loss`` is run as ``forward`` +
+        ``loss_by_feat``, with a thresholded ``acc_seg`` for one channel; a
+        head that overrides ``loss`` (deep supervision, as the Domain
+        Fusion head) owns its terms and its accuracy, and the logits are
+        then None.
+
+        Args:
+            inputs: The head inputs.
+            data_samples (list[SegDataSample]): With ``gt_sem_seg``.
+            **head_kwargs: Passed on to the head's ``forward`` / ``loss``
+                (e.g. FoSp's ``foreground``).
+        """
+        head = self.decode_head
+        if type(head).loss is not BaseDecodeHead.loss:
+            return head.loss(inputs, data_samples, self.train_cfg,
+                             **head_kwargs), None
+        seg_logits = head.forward(inputs, **head_kwargs)
+        losses = fix_binary_acc_seg(
+            head.loss_by_feat(seg_logits, data_samples), head, seg_logits,
+            data_samples)
+        return losses, seg_logits
+
+    def _decode_head_forward_train(self, inputs,
+                                   data_samples: SampleList) -> dict:
+        """Decode-head losses prefixed ``decode.``."""
+        return add_prefix(
+            self.decode_head_losses(inputs, data_samples)[0], 'decode')
+
+    def _auxiliary_head_forward_train(self, inputs,
+                                      data_samples: SampleList) -> dict:
+        """Auxiliary-head losses (:func:`auxiliary_head_losses`)."""
+        return auxiliary_head_losses(self.auxiliary_head, inputs,
+                                     data_samples)
