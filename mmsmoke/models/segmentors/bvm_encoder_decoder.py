@@ -1,13 +1,12 @@
 """Transmission-BVM segmentor: BNN-LVM + sampling-free uncertainty."""
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import List, Optional, Tuple
 
 import torch
 from torch import Tensor, nn
 
 from mmseg.models.utils import resize
 from mmseg.registry import MODELS
-from mmseg.utils import (ConfigType, OptConfigType, OptMultiConfig,
-                         OptSampleList, SampleList, add_prefix)
+from mmseg.utils import ConfigType, OptSampleList, SampleList, add_prefix
 from ..losses.accuracy import fix_binary_acc_seg
 from ..uncertainty import (frozen_bn_statistics, mc_dropout_enabled,
                            mc_uncertainty)
@@ -103,15 +102,12 @@ class BVMEncoderDecoder(TransmissionEncoderDecoder):
             the prediction that carries gradient. Defaults to 10.
         uncertainty_loss_weight (float): Weight of ``L_un``.
             Defaults to 1.0.
-        pixel_losses (dict | list[dict], optional): See
-            :class:`TransmissionEncoderDecoder`.
-        transmission_cfg (dict, optional): See
-            :class:`TransmissionEncoderDecoder`.
-        neck, auxiliary_head, train_cfg, data_preprocessor, pretrained,
-        init_cfg: As in :class:`mmseg.models.segmentors.EncoderDecoder`.
-        test_cfg (dict, optional): ``mode`` ('whole' or 'slide', with
-            ``crop_size``/``stride``), ``uncertainty``, ``mc_samples``,
-            ``calibrate`` and ``calibrate_min_temperature`` (see above).
+        **kwargs: :class:`TransmissionEncoderDecoder` arguments
+            (``pixel_losses``, ``transmission_cfg``) and
+            :class:`SmokeEncoderDecoder` arguments; ``test_cfg`` takes
+            ``mode`` ('whole' or 'slide', with ``crop_size``/``stride``),
+            ``uncertainty``, ``mc_samples``, ``calibrate`` and
+            ``calibrate_min_temperature`` (see above).
     """
 
     def __init__(self,
@@ -121,28 +117,8 @@ class BVMEncoderDecoder(TransmissionEncoderDecoder):
                      type='UncertaintyEstimationNet'),
                  train_mc_samples: int = 10,
                  uncertainty_loss_weight: float = 1.0,
-                 pixel_losses: Union[OptConfigType,
-                                     Sequence[ConfigType]] = None,
-                 transmission_cfg: OptConfigType = None,
-                 neck: OptConfigType = None,
-                 auxiliary_head: OptConfigType = None,
-                 train_cfg: OptConfigType = None,
-                 test_cfg: OptConfigType = None,
-                 data_preprocessor: OptConfigType = None,
-                 pretrained: Optional[str] = None,
-                 init_cfg: OptMultiConfig = None) -> None:
-        super().__init__(
-            backbone=backbone,
-            decode_head=decode_head,
-            pixel_losses=pixel_losses,
-            transmission_cfg=transmission_cfg,
-            neck=neck,
-            auxiliary_head=auxiliary_head,
-            train_cfg=train_cfg,
-            test_cfg=test_cfg,
-            data_preprocessor=data_preprocessor,
-            pretrained=pretrained,
-            init_cfg=init_cfg)
+                 **kwargs) -> None:
+        super().__init__(backbone=backbone, decode_head=decode_head, **kwargs)
         if self.out_channels != 1:
             raise ValueError(
                 'BVMEncoderDecoder follows the binary convention '
@@ -204,16 +180,11 @@ class BVMEncoderDecoder(TransmissionEncoderDecoder):
         return err.sum() / valid.sum().clamp(min=1.0)
 
     def loss(self, inputs: Tensor, data_samples: SampleList) -> dict:
-        """All Transmission-BVM training losses (Eq. 2, 4, 6, 7, 10, 11).
-
-        Args:
-            inputs (Tensor): Normalised input batch (N, 3, H, W).
-            data_samples (list[SegDataSample]): Samples with ``gt_sem_seg``.
-
-        Returns:
-            dict[str, Tensor]: Loss items; the head's and the pixel losses
-            are prefixed ``decode.``, ``L_un`` is
-            ``uncertainty.loss_uncertainty``.
+        """All Transmission-BVM training losses (Eq. 2, 4, 6, 7, 10, 11):
+        the steps of the class docstring on one batch (N, 3, H, W) whose
+        samples hold ``gt_sem_seg``. The head's terms, ``loss_kl`` and the
+        pixel losses are prefixed ``decode.``; ``L_un`` is
+        ``uncertainty.loss_uncertainty``.
         """
         head = self.decode_head
         feats = self.extract_feat(inputs)
@@ -225,13 +196,9 @@ class BVMEncoderDecoder(TransmissionEncoderDecoder):
         if latent is not None:
             head_losses['loss_kl'] = head.loss_kl(*latent)
 
-        seg_label = self.batch_labels(data_samples)
+        prob, seg_label = self.logits_at_label_size(seg_logits, data_samples)
+        prob = prob.sigmoid().detach()
         size = seg_label.shape[2:]
-        prob = resize(
-            seg_logits,
-            size=size,
-            mode='bilinear',
-            align_corners=self.align_corners).sigmoid().detach()
         samples = [prob]
         with torch.no_grad(), frozen_bn_statistics(head):
             detached = None if latent is None else tuple(t.detach()

@@ -5,12 +5,10 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import torch.nn.functional as F
 from mmengine.config import ConfigDict
 from mmseg.registry import MODELS
-from mmseg.utils import (ConfigType, OptConfigType, OptMultiConfig,
-                         SampleList, add_prefix)
+from mmseg.utils import ConfigType, OptConfigType, SampleList, add_prefix
 from torch import Tensor
 
 from ..necks.focus_neck import FocusNeck, FocusOutputs
-from ..separation import SeparationModule  # noqa: F401
 from .smoke_encoder_decoder import Maps, SmokeEncoderDecoder
 
 
@@ -88,34 +86,23 @@ class FoSpEncoderDecoder(SmokeEncoderDecoder):
     Args:
         backbone (dict): Backbone config.
         decode_head (dict): Decode head config.
-        neck (dict, optional): Neck config, normally :class:`FocusNeck`.
         separation (dict, optional): Separation module config; None runs
             without separation.
-        auxiliary_head, train_cfg, test_cfg, data_preprocessor, pretrained,
-        init_cfg: As in :class:`SmokeEncoderDecoder`.
+        **kwargs: :class:`SmokeEncoderDecoder` arguments: ``neck``
+            (normally :class:`FocusNeck`), ``auxiliary_head``,
+            ``train_cfg``, ``test_cfg``, ``data_preprocessor``,
+            ``pretrained``, ``init_cfg``.
     """
 
     def __init__(self,
                  backbone: ConfigType,
                  decode_head: ConfigType,
-                 neck: OptConfigType = None,
                  separation: OptConfigType = None,
-                 auxiliary_head: OptConfigType = None,
-                 train_cfg: OptConfigType = None,
-                 test_cfg: OptConfigType = None,
-                 data_preprocessor: OptConfigType = None,
-                 pretrained: Optional[str] = None,
-                 init_cfg: OptMultiConfig = None) -> None:
+                 **kwargs) -> None:
         super().__init__(
             backbone=backbone,
             decode_head=_with_foreground_channels(decode_head, separation),
-            neck=neck,
-            auxiliary_head=auxiliary_head,
-            train_cfg=train_cfg,
-            test_cfg=test_cfg,
-            data_preprocessor=data_preprocessor,
-            pretrained=pretrained,
-            init_cfg=init_cfg)
+            **kwargs)
         self.separation = MODELS.build(separation) if separation else None
         if self.separation is not None and not isinstance(
                 getattr(self, 'neck', None), FocusNeck):
@@ -231,5 +218,4 @@ class FoSpEncoderDecoder(SmokeEncoderDecoder):
         if self.separation is not None:
             foreground, _, _ = self._separate(
                 self.batch_images(inputs, data_samples), feats)
-        return self.decode_head.forward(feats,
-                                        **self._head_kwargs(foreground))
+        return self.decode_head.forward(feats, **self._head_kwargs(foreground))

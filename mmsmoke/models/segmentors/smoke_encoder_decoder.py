@@ -7,6 +7,7 @@ from mmengine.config import ConfigDict
 from mmengine.structures import PixelData
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.models.segmentors.encoder_decoder import EncoderDecoder
+from mmseg.models.utils import resize
 from mmseg.registry import MODELS
 from mmseg.utils import (ConfigType, OptConfigType, OptMultiConfig,
                          OptSampleList, SampleList, add_prefix)
@@ -152,8 +153,8 @@ class SmokeEncoderDecoder(EncoderDecoder):
                 config key to change.
         """
         if data_samples and all(IMAGE_FIELD in s for s in data_samples):
-            return torch.stack(
-                [s.get(IMAGE_FIELD).data for s in data_samples]).to(inputs)
+            return torch.stack([s.get(IMAGE_FIELD).data
+                                for s in data_samples]).to(inputs)
         from_inputs = getattr(self.data_preprocessor, 'images_from_inputs',
                               None)
         if from_inputs is None:
@@ -166,8 +167,20 @@ class SmokeEncoderDecoder(EncoderDecoder):
     @staticmethod
     def batch_labels(data_samples: SampleList) -> Tensor:
         """Stacked ``gt_sem_seg`` labels (N, 1, H, W)."""
-        return torch.stack(
-            [sample.gt_sem_seg.data for sample in data_samples], dim=0)
+        return torch.stack([sample.gt_sem_seg.data for sample in data_samples],
+                           dim=0)
+
+    def logits_at_label_size(
+            self, seg_logits: Tensor,
+            data_samples: SampleList) -> Tuple[Tensor, Tensor]:
+        """Logits resized (bilinear) to the labels, as ``loss_by_feat``
+        does, and the stacked labels (N, 1, H, W)."""
+        seg_label = self.batch_labels(data_samples)
+        return resize(
+            seg_logits,
+            size=seg_label.shape[2:],
+            mode='bilinear',
+            align_corners=self.align_corners), seg_label
 
     # ------------------------------------------------------------- hook
     def encode_decode_with_maps(
@@ -241,7 +254,8 @@ class SmokeEncoderDecoder(EncoderDecoder):
                                                   batch_img_metas)
         return self.encode_decode_with_maps(inputs, images, batch_img_metas)
 
-    def _images_for(self, inputs: Tensor,
+    def _images_for(self,
+                    inputs: Tensor,
                     data_samples: OptSampleList = None) -> Optional[Tensor]:
         return self.batch_images(inputs, data_samples) \
             if self.needs_images else None
@@ -260,8 +274,7 @@ class SmokeEncoderDecoder(EncoderDecoder):
     def slide_inference(self, inputs: Tensor,
                         batch_img_metas: List[dict]) -> Tensor:
         """Sliding-window logits (the maps are dropped)."""
-        return self.slide_inference_with_maps(inputs,
-                                              self._images_for(inputs),
+        return self.slide_inference_with_maps(inputs, self._images_for(inputs),
                                               batch_img_metas)[0]
 
     def inference(self, inputs: Tensor, batch_img_metas: List[dict]) -> Tensor:
@@ -378,5 +391,4 @@ class SmokeEncoderDecoder(EncoderDecoder):
     def _auxiliary_head_forward_train(self, inputs,
                                       data_samples: SampleList) -> dict:
         """Auxiliary-head losses (:func:`auxiliary_head_losses`)."""
-        return auxiliary_head_losses(self.auxiliary_head, inputs,
-                                     data_samples)
+        return auxiliary_head_losses(self.auxiliary_head, inputs, data_samples)

@@ -4,10 +4,8 @@ from typing import Dict, List, Optional, Sequence, Union
 
 from torch import Tensor, nn
 
-from mmseg.models.utils import resize
 from mmseg.registry import MODELS
-from mmseg.utils import (ConfigType, OptConfigType, OptMultiConfig, SampleList,
-                         add_prefix)
+from mmseg.utils import ConfigType, OptConfigType, SampleList, add_prefix
 from ..utils.transmission import resized_transmission
 from .smoke_encoder_decoder import SmokeEncoderDecoder
 
@@ -53,8 +51,9 @@ class TransmissionEncoderDecoder(SmokeEncoderDecoder):
         transmission_cfg (dict, optional): Arguments of
             ``estimate_transmission`` (``kernel_size=15``, ``omega=0.95``,
             ``top_ratio=0.001`` by default).
-        neck, auxiliary_head, train_cfg, test_cfg, data_preprocessor,
-        pretrained, init_cfg: As in :class:`SmokeEncoderDecoder`.
+        **kwargs: :class:`SmokeEncoderDecoder` arguments (``neck``,
+            ``auxiliary_head``, ``train_cfg``, ``test_cfg``,
+            ``data_preprocessor``, ``pretrained``, ``init_cfg``).
     """
 
     def __init__(self,
@@ -63,23 +62,8 @@ class TransmissionEncoderDecoder(SmokeEncoderDecoder):
                  pixel_losses: Union[OptConfigType,
                                      Sequence[ConfigType]] = None,
                  transmission_cfg: OptConfigType = None,
-                 neck: OptConfigType = None,
-                 auxiliary_head: OptConfigType = None,
-                 train_cfg: OptConfigType = None,
-                 test_cfg: OptConfigType = None,
-                 data_preprocessor: OptConfigType = None,
-                 pretrained: Optional[str] = None,
-                 init_cfg: OptMultiConfig = None) -> None:
-        super().__init__(
-            backbone=backbone,
-            decode_head=decode_head,
-            neck=neck,
-            auxiliary_head=auxiliary_head,
-            train_cfg=train_cfg,
-            test_cfg=test_cfg,
-            data_preprocessor=data_preprocessor,
-            pretrained=pretrained,
-            init_cfg=init_cfg)
+                 **kwargs) -> None:
+        super().__init__(backbone=backbone, decode_head=decode_head, **kwargs)
         self.transmission_cfg = dict(
             kernel_size=15, omega=0.95, top_ratio=0.001)
         self.transmission_cfg.update(transmission_cfg or {})
@@ -141,13 +125,9 @@ class TransmissionEncoderDecoder(SmokeEncoderDecoder):
         losses: Dict[str, Tensor] = {}
         if len(self.pixel_losses) == 0:
             return losses
-        seg_label = self.batch_labels(data_samples)
+        seg_logits, seg_label = self.logits_at_label_size(
+            seg_logits, data_samples)
         size = seg_label.shape[2:]
-        seg_logits = resize(
-            seg_logits,
-            size=size,
-            mode='bilinear',
-            align_corners=self.align_corners)
         seg_label = seg_label.squeeze(1)
         available = dict(extras or {})
         needs = {
