@@ -8,7 +8,7 @@ from typing import Dict, List, Optional, Sequence
 import cv2
 import numpy as np
 
-from mmsmoke.evaluation.metrics.smoke_metric import probability_to_uint8
+from mmsmoke.evaluation.functional.sod import probability_to_uint8
 from mmsmoke.utils.sample_maps import map_to_uint8
 from mmsmoke.visualization.drawing import (SMOKE_COLOR, draw_smoke_overlay,
                                            put_title)
@@ -22,6 +22,18 @@ def _imwrite(path: str, image: np.ndarray) -> None:
     os.makedirs(osp.dirname(path) or '.', exist_ok=True)
     if not cv2.imwrite(path, image):
         raise OSError(f'{path}: cannot write image')
+
+
+def _write_csv(path: str, rows: List[dict], columns: List[str]) -> None:
+    """Write ``rows`` as CSV with ``columns``; None becomes an empty cell."""
+    with open(path, 'w', newline='') as f:
+        writer = csv.DictWriter(f, fieldnames=columns, extrasaction='ignore')
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({
+                k: ('' if row.get(k) is None else row.get(k))
+                for k in columns
+            })
 
 
 class SmokeResultWriter:
@@ -205,15 +217,7 @@ class SmokeResultWriter:
                 if key not in columns and not isinstance(value, dict):
                     columns.append(key)
         path = self._path('frames.csv')
-        with open(path, 'w', newline='') as f:
-            writer = csv.DictWriter(
-                f, fieldnames=columns, extrasaction='ignore')
-            writer.writeheader()
-            for record in records:
-                writer.writerow({
-                    k: ('' if record.get(k) is None else record.get(k))
-                    for k in columns
-                })
+        _write_csv(path, records, columns)
         written['csv'] = path
         path = self._path('results.json')
         with open(path, 'w') as f:
@@ -232,14 +236,6 @@ class SmokeResultWriter:
                 'event', 'frame', 'time_s', 'count', 'window', 'name',
                 'snapshot'
             ]
-            with open(path, 'w', newline='') as f:
-                writer = csv.DictWriter(
-                    f, fieldnames=keys, extrasaction='ignore')
-                writer.writeheader()
-                for event in events:
-                    writer.writerow({
-                        k: ('' if event.get(k) is None else event.get(k))
-                        for k in keys
-                    })
+            _write_csv(path, events, keys)
             written['events_csv'] = path
         return written

@@ -68,8 +68,7 @@ class SegmentorExportWrapper(nn.Module):
             self.kind = 'fosp'
             focus = isinstance(getattr(segmentor, 'neck', None), FocusNeck)
             extra = tuple(
-                key for key in FOSP_OUTPUTS
-                if (key == 'focus' and focus) or (
+                key for key in FOSP_OUTPUTS if (key == 'focus' and focus) or (
                     key != 'focus' and segmentor.separation is not None))
         self.output_names: Tuple[str, ...] = ('seg_logits', ) + extra
 

@@ -1,4 +1,5 @@
-"""tools/analysis_tools/benchmark_early_smoke.py: runs, configs, rows."""
+"""The early_smoke benchmark suite (tools/analysis_tools/benchmarks/suites/
+early_smoke*.py): runs, configs, rows."""
 import argparse
 import sys
 from pathlib import Path
@@ -8,7 +9,7 @@ import torch
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / 'tools' / 'analysis_tools'))
-import benchmark_early_smoke as early  # noqa: E402
+from benchmarks.suites import early_smoke as early  # noqa: E402
 
 CTX = dict(device='CPU test', command='python benchmark.py --test')
 DATA = REPO.parent / 'shared' / 'data' / 'SMOKE5K'
@@ -86,7 +87,7 @@ def test_build_config(key, overlay, tmp_path):
         assert cfg.model.neck.weight_features is False
     if key == 'fosp_mit-b0_no-sep':
         assert cfg.model.separation is None
-        assert cfg.model.decode_head.fg_index is None
+        assert cfg.model.decode_head.get('fg_in_channels') is None
 
 
 @pytest.mark.parametrize('key', ['fosp_mit-b0_no-focus', 'fosp_mit-b0_no-sep'])

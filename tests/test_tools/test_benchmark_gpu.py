@@ -17,6 +17,10 @@ import pytest
 import torch
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / 'tools' / 'analysis_tools'))
+from benchmarks import measure, report  # noqa: E402
+from benchmarks.suites import gpu, gpu_train  # noqa: E402
+
 SCRIPT = REPO / 'tools' / 'device' / 'gpu_check.sh'
 BASE_CONFIG = (
     REPO / 'configs/segformer/segformer_mit-b0_1xb4-800_synthetic-256x256.py')
@@ -62,7 +66,7 @@ def test_gpu_suite_on_the_cpu(bench, tmp_path):
     rows = [r for r in doc['rows'] if r['suite'] == 'gpu']
     assert rows
     for r in rows:
-        for key in bench.ROW_KEYS:
+        for key in report.ROW_KEYS:
             assert key in r
         assert r['settings']['device_name'] == 'cpu'
         assert r['settings']['size'] == '64x64'
@@ -115,13 +119,12 @@ def test_gpu_suite_on_the_cpu(bench, tmp_path):
 
 
 def test_time_budget_and_failures_give_rows(bench, tmp_path, monkeypatch):
-    import benchmark_gpu as gpu_bench  # on sys.path via benchmark.py
     args = bench.parse_args(
         _tiny_args(tmp_path, 'cpu', '--gpu-time-budget', '1e-9',
                    '--gpu-precisions', 'fp32'))
     ctx = dict(
         device='CPU test', command='test', torch_device=torch.device('cpu'))
-    rows = gpu_bench.suite_gpu(args, ctx)
+    rows = gpu.run(args, ctx)
     assert rows and all(r['value'] is None for r in rows)
     assert all('--gpu-time-budget of 1e-09 s was used up' in r['note']
                for r in rows)
@@ -129,12 +132,12 @@ def test_time_budget_and_failures_give_rows(bench, tmp_path, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError('no such model today')
 
-    monkeypatch.setattr(gpu_bench, 'build_model', broken)
+    monkeypatch.setattr(gpu, 'build_model', broken)
     args = bench.parse_args(
         _tiny_args(tmp_path, 'cpu', '--gpu-precisions', 'fp32',
                    '--gpu-memory-formats', 'contiguous', '--gpu-infer-modes',
                    'eager', 'compile'))
-    rows = gpu_bench.suite_gpu(args, ctx)
+    rows = gpu.run(args, ctx)
     # 1 training row + 2 batches x (eager + compile tensor/predict)
     assert len(rows) == 1 + 2 * 3
     assert all(r['value'] is None for r in rows)
@@ -165,16 +168,15 @@ def test_amp_wrappers_follow_mmengine(bench, monkeypatch, tiny_segmentor_cfg):
     """fp32: the config's wrapper; AMP on CUDA: mmengine's AmpOptimWrapper
     with dtype and dynamic loss scale (built here with the CUDA check
     patched); AMP elsewhere: the CPU stand-in with the same methods."""
-    import benchmark_gpu as gpu_bench
     from mmengine.optim import AmpOptimWrapper, OptimWrapper
     from mmengine.optim.optimizer import amp_optimizer_wrapper
     from mmseg.registry import MODELS
     model = MODELS.build(tiny_segmentor_cfg())
-    optim_cfg = gpu_bench.optim_config('fosp_r50')
+    optim_cfg = measure.optim_config(measure.MODELS['fosp_r50'][1])
     cpu, cuda = torch.device('cpu'), torch.device('cuda')
-    fp32 = gpu_bench.build_optim_wrapper(model, optim_cfg, 'fp32', cpu)
+    fp32 = gpu_train.build_optim_wrapper(model, optim_cfg, 'fp32', cpu)
     assert type(fp32) is OptimWrapper
-    host = gpu_bench.build_optim_wrapper(model, optim_cfg, 'bf16', cpu)
+    host = gpu_train.build_optim_wrapper(model, optim_cfg, 'bf16', cpu)
     assert isinstance(host, AmpOptimWrapper)
     assert host.cast_dtype is torch.bfloat16
     assert isinstance(host.loss_scaler, torch.amp.GradScaler)
@@ -182,16 +184,16 @@ def test_amp_wrappers_follow_mmengine(bench, monkeypatch, tiny_segmentor_cfg):
                         lambda: True)
     with warnings.catch_warnings():  # without a GPU the scaler disables
         warnings.simplefilter('ignore')
-        fp16 = gpu_bench.build_optim_wrapper(model, optim_cfg, 'fp16', cuda)
+        fp16 = gpu_train.build_optim_wrapper(model, optim_cfg, 'fp16', cuda)
     assert type(fp16) is AmpOptimWrapper
     assert fp16.cast_dtype is torch.float16
     # the config's optimiser and its per-parameter settings are kept
     assert type(fp16.optimizer) is type(fp32.optimizer)
     assert len(fp16.optimizer.param_groups) == len(fp32.optimizer.param_groups)
-    assert gpu_bench.amp_skip_reason('fp16', cpu).startswith('skipped')
-    assert gpu_bench.amp_skip_reason('bf16', cpu) is None
+    assert gpu_train.amp_skip_reason('fp16', cpu).startswith('skipped')
+    assert gpu_train.amp_skip_reason('bf16', cpu) is None
     with pytest.raises(ValueError, match='optim_wrapper.type Foo'):
-        gpu_bench.build_optim_wrapper(model, dict(type='Foo'), 'fp32', cpu)
+        gpu_train.build_optim_wrapper(model, dict(type='Foo'), 'fp32', cpu)
 
 
 @pytest.mark.parametrize('argv, message', [
@@ -356,11 +358,10 @@ def test_channels_last_step_cuda(bench, tiny_segmentor_cfg):
     from mmseg.registry import MODELS
 
     from mmsmoke.engine.speed import to_channels_last
-    import benchmark_gpu as gpu_bench
 
-    images = gpu_bench.synthetic_images(2, 64, seed=0)
+    images = measure.synthetic_samples(2, 64, seed=0)
     device = torch.device('cuda')
-    data = gpu_bench.train_data(images, device)
+    data = measure.train_batch(images, device)
     losses = []
     for channels_last in (False, True):
         torch.manual_seed(0)

@@ -28,21 +28,18 @@ Example::
 """
 import argparse
 import json
-import os
 import os.path as osp
 import sys
 from collections import Counter
 
 sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..', '..')))
-
-DEFAULT_CONFIG = osp.join(
-    osp.dirname(__file__), '..', '..', 'configs', 'segformer',
-    'segformer_mit-b0_1xb4-800_synthetic-256x256.py')
+from benchmarks.rss import argument_parser, monitored_config  # noqa: E402
+from benchmarks.rss import parse_run_args, run_monitored  # noqa: E402
+from benchmarks.rss import write_json  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--config', default=DEFAULT_CONFIG)
+    parser = argument_parser(__doc__)
     parser.add_argument(
         '--checkpoint', help='weights to load (default: from scratch)')
     parser.add_argument(
@@ -57,30 +54,16 @@ def parse_args() -> argparse.Namespace:
         type=int,
         default=100,
         help='report the RSS growth from this image to the last one')
-    parser.add_argument('--work-dir', required=True)
-    parser.add_argument('--out', help='write the records as JSON here')
-    return parser.parse_args()
+    return parse_run_args(parser)
 
 
 def main() -> None:
     args = parse_args()
-    from mmengine.config import Config
-    from mmengine.runner import Runner
-
     from PIL import Image
 
-    import mmsmoke  # noqa: F401
-    from mmsmoke.engine import RSSMonitorHook
-
-    cfg = Config.fromfile(args.config)
-    cfg.work_dir = args.work_dir
+    cfg = monitored_config(args, 'test', args.print_every)
     cfg.load_from = args.checkpoint
-    cfg.model.pretrained = None
-    if cfg.model.get('backbone', {}).get('init_cfg') is not None:
-        cfg.model.backbone.init_cfg = None
     loader = cfg.test_dataloader
-    loader.num_workers = 0
-    loader.persistent_workers = False
     loader.batch_size = 1
     loader.dataset.type = 'SMOKE5KDataset'
     loader.dataset.data_root = args.data_root
@@ -90,17 +73,8 @@ def main() -> None:
     # Streaming metric: no per-image results or maps kept or written.
     cfg.test_evaluator.keep_results = False
     cfg.test_evaluator.output_dir = None
-    cfg.default_hooks.visualization = dict(
-        type='SegVisualizationHook', draw=False)
-    cfg.default_hooks.logger.interval = args.print_every
-    cfg.custom_hooks = [
-        dict(type='RSSMonitorHook', interval=args.interval, modes=('test', ))
-    ]
 
-    runner = Runner.from_cfg(cfg)
-    metrics = runner.test()
-    hook = next(h for h in runner.hooks if isinstance(h, RSSMonitorHook))
-    records = hook.records
+    runner, metrics, records = run_monitored(cfg, 'test')
     per_image = {r['iter']: r for r in records if r['mode'] == 'test'}
     dataset = runner.test_dataloader.dataset
     for i, r in per_image.items():
@@ -146,19 +120,15 @@ def main() -> None:
                                                     for i in later)
     print(json.dumps(summary))
     if args.out:
-        os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-        with open(args.out, 'w') as f:
-            json.dump(
-                dict(
-                    summary=summary,
-                    records=records,
-                    metrics={
-                        k: v
-                        for k, v in metrics.items()
-                        if isinstance(v, (int, float))
-                    }),
-                f,
-                indent=2)
+        write_json(
+            args.out,
+            dict(
+                summary=summary,
+                records=records,
+                metrics={
+                    k: v
+                    for k, v in metrics.items() if isinstance(v, (int, float))
+                }))
 
 
 if __name__ == '__main__':

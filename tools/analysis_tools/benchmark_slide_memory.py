@@ -27,10 +27,8 @@ import sys
 from typing import List, Tuple
 
 sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..', '..')))
-
-DEFAULT_CONFIG = osp.join(
-    osp.dirname(__file__), '..', '..', 'configs', 'segformer',
-    'segformer_mit-b0_1xb4-800_synthetic-256x256.py')
+from benchmarks.core import load_offline_config  # noqa: E402
+from benchmarks.rss import argument_parser, write_json  # noqa: E402
 
 
 def parse_size(text: str) -> Tuple[int, int]:
@@ -46,8 +44,7 @@ def parse_size(text: str) -> Tuple[int, int]:
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--config', default=DEFAULT_CONFIG)
+    parser = argument_parser(__doc__)
     parser.add_argument(
         '--slide-sizes',
         nargs='*',
@@ -75,7 +72,7 @@ def measure(config: str, mode: str, size: Tuple[int, int], crop: int,
             stride: int) -> dict:
     """One measurement in the current process; see the module docstring."""
     import torch
-    from mmengine.config import Config, ConfigDict
+    from mmengine.config import ConfigDict
     from mmengine.structures import PixelData
 
     import mmsmoke  # noqa: F401
@@ -86,10 +83,7 @@ def measure(config: str, mode: str, size: Tuple[int, int], crop: int,
                                       reset_peak_rss)
 
     register_all_modules(init_default_scope=True)
-    cfg = Config.fromfile(config)
-    cfg.model.pretrained = None
-    if cfg.model.get('backbone', {}).get('init_cfg') is not None:
-        cfg.model.backbone.init_cfg = None
+    cfg = load_offline_config(config)
     if mode == 'slide':
         cfg.model.test_cfg = ConfigDict(
             mode='slide', crop_size=(crop, crop), stride=(stride, stride))
@@ -186,9 +180,7 @@ def main() -> None:
     results = run_all(args)
     print_table(results)
     if args.out:
-        os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-        with open(args.out, 'w') as f:
-            json.dump(results, f, indent=2)
+        write_json(args.out, results)
 
 
 if __name__ == '__main__':

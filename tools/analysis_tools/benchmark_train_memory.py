@@ -19,20 +19,17 @@ Example::
 """
 import argparse
 import json
-import os
 import os.path as osp
 import sys
 
 sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..', '..')))
-
-DEFAULT_CONFIG = osp.join(
-    osp.dirname(__file__), '..', '..', 'configs', 'segformer',
-    'segformer_mit-b0_1xb4-800_synthetic-256x256.py')
+from benchmarks.rss import argument_parser, monitored_config  # noqa: E402
+from benchmarks.rss import parse_run_args, run_monitored  # noqa: E402
+from benchmarks.rss import write_json  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--config', default=DEFAULT_CONFIG)
+    parser = argument_parser(__doc__)
     parser.add_argument(
         '--data-root', required=True, help='SMOKE5K-layout root')
     parser.add_argument('--iters', type=int, default=1000)
@@ -45,30 +42,16 @@ def parse_args() -> argparse.Namespace:
         nargs='*',
         default=[100, 500, 1000],
         help='iterations summarised at the end')
-    parser.add_argument('--work-dir', required=True)
-    parser.add_argument('--out', help='write the records as JSON here')
-    return parser.parse_args()
+    return parse_run_args(parser)
 
 
 def main() -> None:
     args = parse_args()
-    from mmengine.config import Config
-    from mmengine.runner import Runner
-
-    import mmsmoke  # noqa: F401
-    from mmsmoke.engine import RSSMonitorHook
-
-    cfg = Config.fromfile(args.config)
-    cfg.work_dir = args.work_dir
-    cfg.model.pretrained = None
-    if cfg.model.get('backbone', {}).get('init_cfg') is not None:
-        cfg.model.backbone.init_cfg = None
+    cfg = monitored_config(args, 'train', args.interval)
     crop = (args.crop, args.crop)
     cfg.model.data_preprocessor.size = crop
     loader = cfg.train_dataloader
     loader.batch_size = args.batch_size
-    loader.num_workers = 0
-    loader.persistent_workers = False
     loader.dataset.data_root = args.data_root
     for step in loader.dataset.pipeline:
         if step['type'] in ('RandomResize', 'Resize'):
@@ -89,18 +72,10 @@ def main() -> None:
         by_epoch=False,
         interval=args.iters,
         max_keep_ckpts=1)
-    cfg.default_hooks.logger.interval = args.interval
-    cfg.default_hooks.visualization = dict(
-        type='SegVisualizationHook', draw=False)
-    cfg.custom_hooks = [
-        dict(type='RSSMonitorHook', interval=args.interval, modes=('train', ))
-    ]
     cfg.randomness = dict(seed=0)
 
-    runner = Runner.from_cfg(cfg)
-    runner.train()
-    hook = next(h for h in runner.hooks if isinstance(h, RSSMonitorHook))
-    by_iter = {r['iter']: r for r in hook.records if r['mode'] == 'train'}
+    _, _, records = run_monitored(cfg, 'train')
+    by_iter = {r['iter']: r for r in records if r['mode'] == 'train'}
     print('\n| iteration | RSS (MiB) | peak so far (MiB) |')
     print('|---|---|---|')
     for i in sorted(by_iter):
@@ -114,12 +89,10 @@ def main() -> None:
     for a, b in zip(marks, marks[1:]):
         summary[f'growth_{a}_to_{b}_mib'] = round(
             by_iter[b]['rss_mib'] - by_iter[a]['rss_mib'], 2)
-    summary['peak_rss_mib'] = max(r['peak_rss_mib'] for r in hook.records)
+    summary['peak_rss_mib'] = max(r['peak_rss_mib'] for r in records)
     print(json.dumps(summary))
     if args.out:
-        os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-        with open(args.out, 'w') as f:
-            json.dump(dict(summary=summary, records=hook.records), f, indent=2)
+        write_json(args.out, dict(summary=summary, records=records))
 
 
 if __name__ == '__main__':

@@ -21,9 +21,8 @@ while the measured code runs is recorded through a ``TorchDispatchMode``
 "peak extra memory" (inputs allocated before the measurement excluded).
 On CUDA, ``torch.cuda.max_memory_allocated`` is used instead.
 
-``benchmark.py`` imports ``time_interleaved``, ``bench_loss`` and
-``time_uncertainty_inference`` from here for its ``transmission`` and
-``uncertainty`` suites.
+The benchmark suites (``benchmarks/``) import ``time_interleaved``,
+``bench_loss`` and ``time_uncertainty_inference`` from here.
 
 Example::
 
@@ -333,9 +332,7 @@ def time_uncertainty_inference(
     """
     # Importing the files registers the modules.
     import mmsmoke.models.decode_heads.bvm_head  # noqa: F401
-    from mmsmoke.models.segmentors.bvm_encoder_decoder import \
-        mc_dropout_enabled
-    from mmsmoke.models.utils.uncertainty_net import mc_uncertainty
+    from mmsmoke.models.uncertainty import mc_dropout_enabled, mc_uncertainty
 
     saved_cfg = model.test_cfg
 

@@ -8,7 +8,7 @@ and head; the separation runs at its ``work_scale``) with mmengine's
 ``FlopAnalyzer`` (the counter behind ``get_model_complexity_info``), in
 total and per component. As in MMSeg's ``get_flops.py``, one multiply-add
 counts as one FLOP; element-wise operators, softmax and interpolation are
-not counted. ``benchmark.py`` imports ``load_offline_config``,
+not counted. The benchmark suites (``benchmarks/``) import
 ``build_model``, ``count_params`` and ``count_flops`` from here.
 
 Example::
@@ -19,7 +19,6 @@ Example::
         --shape 512 512
 """
 import argparse
-import os.path as osp
 from typing import Dict, Optional, Sequence, Tuple, Union
 
 import torch
@@ -34,6 +33,9 @@ import mmsmoke  # noqa: F401,E402
 from mmsmoke.models.decode_heads import domain_fusion_head  # noqa: F401
 from mmsmoke.models.necks import focus_neck  # noqa: F401
 from mmsmoke.models.segmentors import fosp_encoder_decoder  # noqa: F401
+
+# The offline config loader is shared with the benchmark suites.
+from benchmarks.core import load_offline_config  # noqa: E402
 
 PARTS = ('backbone', 'neck', 'separation', 'decode_head', 'auxiliary_head')
 
@@ -62,29 +64,6 @@ def count_params(model: torch.nn.Module) -> Dict[str, float]:
         if isinstance(part, torch.nn.Module):
             out[name] = sum(p.numel() for p in part.parameters()) / 1e6
     return out
-
-
-def load_offline_config(path: str) -> Config:
-    """Load a config with every pretrained-weight source switched off.
-
-    ``model.pretrained`` and the backbone's ``init_cfg`` are set to None,
-    so building and initialising the model needs no network.
-
-    Args:
-        path (str): Config file.
-
-    Returns:
-        Config: The loaded config.
-    """
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'{path}: config file not found')
-    cfg = Config.fromfile(path)
-    if 'model' not in cfg:
-        raise ValueError(f'{path}: the config defines no `model`')
-    cfg.model.pretrained = None
-    if 'init_cfg' in cfg.model.get('backbone', {}):
-        cfg.model.backbone.init_cfg = None
-    return cfg
 
 
 def build_model(config: Union[str, Config],

@@ -99,46 +99,38 @@ class RSSMonitorHook(Hook):
         return (iteration == 1 or iteration % self.interval == 0
                 or (total is not None and iteration == total))
 
-    def after_train_iter(self,
-                         runner,
-                         batch_idx: int,
-                         data_batch: DATA_BATCH = None,
-                         outputs: Optional[dict] = None) -> None:
-        """Sample after training iteration ``runner.iter + 1``."""
-        iteration = runner.iter + 1
-        if 'train' in self.modes and self._due(iteration, runner.max_iters):
-            self._record(runner, 'train', iteration)
+    @staticmethod
+    def _loop_length(runner, mode: str) -> Optional[int]:
+        loop = runner.val_loop if mode == 'val' else runner.test_loop
+        return len(loop.dataloader) if hasattr(loop, 'dataloader') else None
 
-    def _after_eval_iter(self, runner, mode: str, batch_idx: int) -> None:
+    def _after_iter(self,
+                    runner,
+                    batch_idx: int,
+                    data_batch: DATA_BATCH = None,
+                    outputs: Optional[Union[dict, Sequence]] = None,
+                    mode: str = 'train') -> None:
+        """Sample after a training iteration or a validation/test batch.
+
+        mmengine's ``after_train_iter``, ``after_val_iter`` and
+        ``after_test_iter`` call this with their ``mode``; the iteration is
+        ``runner.iter + 1`` in training and ``batch_idx + 1`` otherwise.
+        """
         if mode not in self.modes:
             return
-        loop = runner.val_loop if mode == 'val' else runner.test_loop
-        total = len(loop.dataloader) if hasattr(loop, 'dataloader') else None
-        if self._due(batch_idx + 1, total):
-            self._record(runner, mode, batch_idx + 1)
-
-    def after_val_iter(self,
-                       runner,
-                       batch_idx: int,
-                       data_batch: DATA_BATCH = None,
-                       outputs: Optional[Sequence] = None) -> None:
-        """Sample after validation batch ``batch_idx + 1``."""
-        self._after_eval_iter(runner, 'val', batch_idx)
-
-    def after_test_iter(self,
-                        runner,
-                        batch_idx: int,
-                        data_batch: DATA_BATCH = None,
-                        outputs: Optional[Sequence] = None) -> None:
-        """Sample after test batch ``batch_idx + 1``."""
-        self._after_eval_iter(runner, 'test', batch_idx)
+        if mode == 'train':
+            iteration, total = runner.iter + 1, runner.max_iters
+        else:
+            iteration = batch_idx + 1
+            total = self._loop_length(runner, mode)
+        if self._due(iteration, total):
+            self._record(runner, mode, iteration)
 
     def _after_eval_epoch(self, runner, mode: str) -> None:
         if mode not in self.modes:
             return
-        loop = runner.val_loop if mode == 'val' else runner.test_loop
-        total = len(loop.dataloader) if hasattr(loop, 'dataloader') else -1
-        self._record(runner, f'{mode}_metrics', total)
+        total = self._loop_length(runner, mode)
+        self._record(runner, f'{mode}_metrics', -1 if total is None else total)
 
     def after_val_epoch(self,
                         runner,

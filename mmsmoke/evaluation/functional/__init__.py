@@ -1,12 +1,21 @@
 """Functional helpers of the smoke evaluation metrics."""
 from .calibration import (binned_calibration_stats, calibration_bin_boundaries,
-                          expected_calibration_error, max_calibration_error,
-                          positive_class_confidences, reliability_diagram_data,
-                          top_label_confidences)
+                          calibration_family, expected_calibration_error,
+                          max_calibration_error, positive_class_confidences,
+                          reliability_diagram_data, top_label_confidences)
+from .count_scores import (alarm_family, fosp_family, fosp_scores,
+                           pooled_family, raises_alarm, size_group_families)
+from .sample_inputs import (sample_ground_truth, sample_name,
+                            sample_probability, sample_size_group)
+from .sod import probability_to_uint8, sod_family, sod_scores
 
 __all__ = [
     'binned_calibration_stats', 'calibration_bin_boundaries',
-    'expected_calibration_error', 'max_calibration_error',
-    'positive_class_confidences', 'reliability_diagram_data',
-    'top_label_confidences'
+    'calibration_family', 'expected_calibration_error',
+    'max_calibration_error', 'positive_class_confidences',
+    'reliability_diagram_data', 'top_label_confidences', 'alarm_family',
+    'fosp_family', 'fosp_scores', 'pooled_family', 'raises_alarm',
+    'size_group_families', 'sample_ground_truth', 'sample_name',
+    'sample_probability', 'sample_size_group', 'probability_to_uint8',
+    'sod_family', 'sod_scores'
 ]

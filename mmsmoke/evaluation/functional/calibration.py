@@ -256,3 +256,36 @@ def reliability_diagram_data(stats: np.ndarray) -> Dict[str, List]:
         ece=expected_calibration_error(stats),
         mce=max_calibration_error(stats),
         num_samples=int(count.sum()))
+
+
+def calibration_family(records: List[dict],
+                       n_bins: int) -> Tuple[Dict[str, float], dict]:
+    """Dataset ECE and MCE from per-image statistics, and the bins.
+
+    Args:
+        records (list[dict]): Per-image records holding ``cal_pos`` and
+            ``cal_top``, the :func:`binned_calibration_stats` of
+            :func:`positive_class_confidences` and
+            :func:`top_label_confidences`.
+        n_bins (int): Number of bins the statistics were taken with.
+
+    Returns:
+        tuple[dict, dict]: ``ECE``, ``MCE``, ``ECE_toplabel`` and
+        ``MCE_toplabel``; and the :func:`reliability_diagram_data` of both
+        conventions (``positive_class``, ``top_label``) with ``n_bins``.
+    """
+    pos = np.sum([r['cal_pos'] for r in records], axis=0)
+    top = np.sum([r['cal_top'] for r in records], axis=0)
+    scalars = {
+        'ECE': expected_calibration_error(pos),
+        'MCE': max_calibration_error(pos),
+        'ECE_toplabel': expected_calibration_error(top),
+        'MCE_toplabel': max_calibration_error(top),
+    }
+    bins = dict(
+        n_bins=n_bins,
+        note=('slot n_bins holds confidences exactly equal to 1.0, '
+              'as in torchmetrics'),
+        positive_class=reliability_diagram_data(pos),
+        top_label=reliability_diagram_data(top))
+    return scalars, bins

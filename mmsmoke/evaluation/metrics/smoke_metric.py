@@ -36,6 +36,11 @@ Deviations from the published protocols, and why:
   full 2-D map, so ``ignore_index`` pixels count as background in the SOD
   family only (a warning is logged when it happens); every other family
   excludes them.
+
+The per-image reading, the families and the tables are functions in
+:mod:`mmsmoke.evaluation.functional` (``sample_inputs``, ``sod``,
+``count_scores``, ``calibration``, ``reports``); this module keeps the
+state: the records, the warnings and the files.
 """
 import json
 import logging
@@ -43,60 +48,33 @@ import os.path as osp
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
-import torch
 from mmengine.dist import is_main_process
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import print_log
 from mmengine.utils import mkdir_or_exist
 from mmseg.registry import METRICS
 from PIL import Image
-from prettytable import PrettyTable
-from py_sod_metrics import MAE, Emeasure, FmeasureHandler, FmeasureV2, Smeasure
 from torch import Tensor
 
 from mmsmoke.evaluation.functional.calibration import (
-    binned_calibration_stats, expected_calibration_error,
-    max_calibration_error, positive_class_confidences,
-    reliability_diagram_data, top_label_confidences)
+    binned_calibration_stats, calibration_family, positive_class_confidences,
+    top_label_confidences)
+from mmsmoke.evaluation.functional.count_scores import (EMPTY_GT_POLICIES,
+                                                        alarm_family,
+                                                        fosp_family,
+                                                        pooled_family,
+                                                        size_group_families)
+from mmsmoke.evaluation.functional.reports import (per_image_rows,
+                                                   size_group_table,
+                                                   summary_table)
+from mmsmoke.evaluation.functional.sample_inputs import (sample_ground_truth,
+                                                         sample_name,
+                                                         sample_probability,
+                                                         sample_size_group)
+from mmsmoke.evaluation.functional.sod import (probability_to_uint8,
+                                               sod_family, sod_scores)
 from mmsmoke.utils.sample_maps import extra_maps, map_to_uint8
-from mmsmoke.utils.size_groups import SIZE_GROUPS, SIZE_THRESHOLDS, size_group
-
-#: Denominator floor of FoSp's per-image F-measure.
-_FOSP_F_EPS = 1e-3
-
-
-class _EmptyQuadrantSafeSmeasure(Smeasure):
-    """PySODMetrics' S-measure with empty quadrants scored 0, not NaN.
-
-    The region term splits the map at the ground-truth centroid (+1, as in
-    the MATLAB original). When the centroid lies on the last row or column,
-    a quadrant is empty and has area weight 0, but PySODMetrics 1.6.2
-    evaluates the mean of the empty slice, so the image's S-measure (and
-    the dataset mean) becomes NaN. Here an empty quadrant contributes its
-    weight-0 share, 0; every other image gets PySODMetrics' value unchanged.
-    """
-
-    def ssim(self, pred: np.ndarray, gt: np.ndarray) -> float:
-        if pred.size == 0:
-            return 0.0
-        return super().ssim(pred, gt)
-
-
-def probability_to_uint8(prob: np.ndarray) -> np.ndarray:
-    """Quantise a probability map to an 8-bit grey image.
-
-    This is what saving the map as a PNG does (``round(255 * p)``, computed
-    in float64, halves to even) and is the input format of the SMOKE5K
-    salient-object protocol.
-
-    Args:
-        prob (np.ndarray): (H, W) probabilities in [0, 1].
-
-    Returns:
-        np.ndarray: (H, W) uint8 array, as the extra maps are saved
-        (:func:`mmsmoke.utils.sample_maps.map_to_uint8`).
-    """
-    return map_to_uint8(prob)
+from mmsmoke.utils.size_groups import SIZE_THRESHOLDS
 
 
 @METRICS.register_module()
@@ -162,7 +140,7 @@ class SmokeMetric(BaseMetric):
             Defaults to None.
     """
 
-    EMPTY_GT_POLICIES = ('exclude', 'zero', 'match')
+    EMPTY_GT_POLICIES = EMPTY_GT_POLICIES
 
     def __init__(self,
                  threshold: float = 0.5,
@@ -241,76 +219,11 @@ class SmokeMetric(BaseMetric):
                 sample = sample.to_dict()
             self.results.append(self._reduce_sample(sample))
 
-    @staticmethod
-    def _name(sample: dict) -> str:
-        return str(sample.get('img_path', '<image without img_path>'))
-
-    def _probability(self, sample: dict) -> Tensor:
-        name = self._name(sample)
-        if 'seg_logits' not in sample:
-            raise KeyError(f'{name}: SmokeMetric needs seg_logits (the smoke '
-                           'probability map); the data sample has only '
-                           f'{sorted(sample.keys())}.')
-        logits = sample['seg_logits']['data']
-        if not isinstance(logits, Tensor):
-            logits = torch.as_tensor(logits)
-        if logits.ndim != 3 or logits.shape[0] not in (1, 2):
-            raise ValueError(f'{name}: seg_logits must have shape (1, H, W) '
-                             '(probabilities) or (2, H, W) (logits), got '
-                             f'{tuple(logits.shape)}.')
-        logits = logits.float()
-        two_channel = logits.shape[0] == 2
-        prob = logits.softmax(dim=0)[1] if two_channel else logits[0]
-        lo, hi = float(prob.min()), float(prob.max())
-        # NaN fails both comparisons.
-        if not (0.0 <= lo and hi <= 1.0):
-            what = ('two-channel seg_logits gave non-finite probabilities'
-                    if two_channel else
-                    'one-channel seg_logits must hold probabilities in '
-                    '[0, 1] (MMSeg applies the sigmoid)')
-            raise ValueError(f'{name}: {what}, got values in '
-                             f'[{lo:.4g}, {hi:.4g}].')
-        return prob
-
-    def _ground_truth(self, sample: dict, shape: torch.Size,
-                      device: torch.device) -> Tensor:
-        name = self._name(sample)
-        if 'gt_sem_seg' not in sample:
-            raise KeyError(f'{name}: SmokeMetric needs gt_sem_seg.')
-        gt = sample['gt_sem_seg']['data']
-        if not isinstance(gt, Tensor):
-            gt = torch.as_tensor(gt)
-        if gt.ndim == 3 and gt.shape[0] == 1:
-            gt = gt[0]
-        if tuple(gt.shape) != tuple(shape):
-            raise ValueError(
-                f'{name}: ground truth shape {tuple(gt.shape)} differs from '
-                f'the prediction shape {tuple(shape)}; predictions must be '
-                'at the original image resolution.')
-        gt = gt.to(device=device, dtype=torch.long)
-        bad = (gt != 0) & (gt != 1) & (gt != self.ignore_index)
-        if bool(bad.any()):
-            values = torch.unique(gt[bad])[:8].tolist()
-            raise ValueError(
-                f'{name}: ground truth contains labels {values} besides 0, '
-                f'1 and ignore_index={self.ignore_index}; smoke masks must '
-                'be {0, 1} (map 0/255 masks to 0/1 when loading).')
-        return gt
-
-    def _size_group(self, sample: dict, fraction: float) -> str:
-        group = sample.get('size_group')
-        if group is None:
-            return size_group(fraction, self.size_thresholds)
-        if group not in SIZE_GROUPS + ('none', ):
-            raise ValueError(
-                f'{self._name(sample)}: size_group must be one of '
-                f'{SIZE_GROUPS + ("none", )}, got {group!r}.')
-        return group
-
     def _reduce_sample(self, sample: dict) -> dict:
-        name = self._name(sample)
-        prob = self._probability(sample)
-        gt = self._ground_truth(sample, prob.shape, prob.device)
+        name = sample_name(sample)
+        prob = sample_probability(sample)
+        gt = sample_ground_truth(sample, prob.shape, prob.device,
+                                 self.ignore_index)
         valid = gt != self.ignore_index
         target = gt == 1
         pred = prob > self.threshold
@@ -335,7 +248,8 @@ class SmokeMetric(BaseMetric):
         tp = int((pred_v & t_v).sum())
         sq_err = float(((p_v.double() - t_v.double())**2).sum())
         record.update(
-            size_group=self._size_group(sample, num_gt / num_valid),
+            size_group=sample_size_group(sample, num_gt / num_valid,
+                                         self.size_thresholds),
             num_gt=num_gt,
             num_pred=num_pred,
             tp=tp,
@@ -353,40 +267,11 @@ class SmokeMetric(BaseMetric):
                     logger='current',
                     level=logging.WARNING)
                 self._warned_ignore_sod = True
-            record['sod'] = self._sod_record(prob, target)
+            record['sod'] = sod_scores(prob, target, self.sod_beta_squared,
+                                       self.sod_normalize)
         else:
             record['sod'] = None
         return record
-
-    def _sod_record(self, prob: Tensor, target: Tensor) -> dict:
-        """Per-image SOD scores, computed by PySODMetrics."""
-        prob_np = prob.detach().cpu().numpy()
-        gt_np = target.cpu().numpy()
-        if self.sod_normalize:
-            pred_in = probability_to_uint8(prob_np)
-            gt_in = gt_np.astype(np.uint8) * 255
-        else:
-            pred_in = np.clip(prob_np.astype(np.float64), 0.0, 1.0)
-            gt_in = gt_np.astype(bool)
-        fmeasure = FmeasureV2(
-            metric_handlers=dict(
-                fm=FmeasureHandler(
-                    with_dynamic=True,
-                    with_adaptive=True,
-                    beta=self.sod_beta_squared)))
-        mae, emeasure = MAE(), Emeasure()
-        smeasure = _EmptyQuadrantSafeSmeasure()
-        for metric in (fmeasure, mae, smeasure, emeasure):
-            metric.step(pred_in, gt_in, normalize=self.sod_normalize)
-        fm = fmeasure.get_results()['fm']
-        em = emeasure.get_results()['em']
-        return dict(
-            fm_curve=np.asarray(fm['dynamic'], dtype=np.float64),
-            fm_adp=float(fm['adaptive']),
-            mae=float(mae.get_results()['mae']),
-            sm=float(smeasure.get_results()['sm']),
-            em_curve=np.asarray(em['curve'], dtype=np.float64),
-            em_adp=float(em['adp']))
 
     def _save_maps(self, sample: dict, prob: Tensor, pred: Tensor) -> None:
         if not self.output_dir:
@@ -409,117 +294,6 @@ class SmokeMetric(BaseMetric):
     # ------------------------------------------------------------------
     # aggregation
     # ------------------------------------------------------------------
-    def _alarm(self, r: dict) -> bool:
-        return (r['num_pred'] > 0
-                and r['num_pred'] / r['num_valid'] >= self.min_alarm_area)
-
-    def _fosp_scores(self, r: dict) -> Optional[Tuple[float, float]]:
-        """FoSp per-image (F1, IoU) or None when the image is excluded."""
-        num_gt, num_pred, tp = r['num_gt'], r['num_pred'], r['tp']
-        if num_gt == 0:
-            if self.empty_gt_policy == 'exclude':
-                return None
-            if self.empty_gt_policy == 'match':
-                score = 1.0 if num_pred == 0 else 0.0
-                return score, score
-        precision = tp / max(1, num_pred)
-        recall = tp / max(1, num_gt)
-        f1 = 2 * precision * recall / max(precision + recall, _FOSP_F_EPS)
-        iou = tp / max(1, num_gt + num_pred - tp)
-        return f1, iou
-
-    def _fosp_family(self,
-                     records: List[dict],
-                     key_prefix: str = '',
-                     with_count: bool = False) -> Dict[str, float]:
-        out: Dict[str, float] = {}
-        if not records:
-            return out
-        scores = [s for s in map(self._fosp_scores, records) if s is not None]
-        if scores:
-            out[f'{key_prefix}mIoU_img'] = float(
-                np.mean([s[1] for s in scores]))
-            out[f'{key_prefix}mF1_img'] = float(
-                np.mean([s[0] for s in scores]))
-        # Share of each image's smoke pixels that are found (images with
-        # smoke only): a model that misses small plumes scores ~0 in the
-        # small stratum whatever its IoU elsewhere.
-        recalls = [r['tp'] / r['num_gt'] for r in records if r['num_gt'] > 0]
-        if recalls:
-            out[f'{key_prefix}mRecall_img'] = float(np.mean(recalls))
-        out[f'{key_prefix}mMSE_img'] = float(
-            np.mean([r['sq_err'] / r['num_valid'] for r in records]))
-        if with_count:
-            out[f'{key_prefix}num_images'] = float(len(records))
-        return out
-
-    @staticmethod
-    def _sod_family(records: List[dict]) -> Dict[str, float]:
-        sods = [r['sod'] for r in records if r.get('sod') is not None]
-        if not sods:
-            return {}
-        fm_curve = np.mean([s['fm_curve'] for s in sods], axis=0)
-        em_curve = np.mean([s['em_curve'] for s in sods], axis=0)
-        return {
-            'Fbeta_max': float(fm_curve.max()),
-            'Fbeta_mean': float(fm_curve.mean()),
-            'Fbeta_adp': float(np.mean([s['fm_adp'] for s in sods])),
-            'MAE': float(np.mean([s['mae'] for s in sods])),
-            'Smeasure': float(np.mean([s['sm'] for s in sods])),
-            'Emeasure_max': float(em_curve.max()),
-            'Emeasure_mean': float(em_curve.mean()),
-            'Emeasure_adp': float(np.mean([s['em_adp'] for s in sods])),
-            'num_sod_images': float(len(sods)),
-        }
-
-    @staticmethod
-    def _pooled_family(records: List[dict]) -> Dict[str, float]:
-        tp = sum(r['tp'] for r in records)
-        fp = sum(r['num_pred'] - r['tp'] for r in records)
-        fn = sum(r['num_gt'] - r['tp'] for r in records)
-
-        def ratio(num: float, den: float) -> float:
-            return float(num / den) if den > 0 else float('nan')
-
-        return {
-            'IoU': ratio(tp, tp + fp + fn),
-            'F1': ratio(2 * tp, 2 * tp + fp + fn),
-            'Precision': ratio(tp, tp + fp),
-            'Recall': ratio(tp, tp + fn),
-        }
-
-    def _calibration_family(self, records: List[dict]) -> Tuple[dict, dict]:
-        pos = np.sum([r['cal_pos'] for r in records], axis=0)
-        top = np.sum([r['cal_top'] for r in records], axis=0)
-        scalars = {
-            'ECE': expected_calibration_error(pos),
-            'MCE': max_calibration_error(pos),
-            'ECE_toplabel': expected_calibration_error(top),
-            'MCE_toplabel': max_calibration_error(top),
-        }
-        bins = dict(
-            n_bins=self.n_bins,
-            note=('slot n_bins holds confidences exactly equal to 1.0, '
-                  'as in torchmetrics'),
-            positive_class=reliability_diagram_data(pos),
-            top_label=reliability_diagram_data(top))
-        return scalars, bins
-
-    def _alarm_family(self, records: List[dict]) -> Dict[str, float]:
-        negatives = [r for r in records if r['num_gt'] == 0]
-        positives = [r for r in records if r['num_gt'] > 0]
-        out = {
-            'num_images': float(len(records)),
-            'num_negative_images': float(len(negatives)),
-        }
-        if negatives:
-            out['false_alarm_rate'] = float(
-                np.mean([self._alarm(r) for r in negatives]))
-        if positives:
-            out['detection_rate'] = float(
-                np.mean([self._alarm(r) for r in positives]))
-        return out
-
     def compute_metrics(self, results: list) -> Dict[str, object]:
         """Aggregate the per-image records.
 
@@ -549,19 +323,14 @@ class SmokeMetric(BaseMetric):
 
         # mIoU_img comes first: mmengine's CheckpointHook(save_best='auto')
         # picks the first key and infers 'greater' from its name.
-        metrics.update(self._fosp_family(records))
-        metrics.update(self._sod_family(records))
-        group_rows = []
-        for group in SIZE_GROUPS:
-            members = [r for r in records if r['size_group'] == group]
-            family = self._fosp_family(members, f'{group}.', True)
-            metrics.update(family)
-            if family:
-                group_rows.append((group, family))
-        metrics.update(self._pooled_family(records))
-        calibration, bins = self._calibration_family(records)
+        metrics.update(fosp_family(records, self.empty_gt_policy))
+        metrics.update(sod_family(records))
+        groups, group_rows = size_group_families(records, self.empty_gt_policy)
+        metrics.update(groups)
+        metrics.update(pooled_family(records))
+        calibration, bins = calibration_family(records, self.n_bins)
         metrics.update(calibration)
-        metrics.update(self._alarm_family(records))
+        metrics.update(alarm_family(records, self.min_alarm_area))
         if num_unscored:
             metrics['num_unscored_images'] = float(num_unscored)
 
@@ -573,27 +342,12 @@ class SmokeMetric(BaseMetric):
 
     def _log_summary(self, metrics: Dict[str, object],
                      group_rows: List[Tuple[str, dict]]) -> None:
-        table = PrettyTable(field_names=['Metric', 'Value'])
-        table.align['Metric'] = 'l'
-        for key, value in metrics.items():
-            if '.' in key:
-                continue
-            table.add_row([key, f'{value:.4f}'])
         print_log(
-            'SmokeMetric summary:\n' + table.get_string(), logger='current')
+            'SmokeMetric summary:\n' + summary_table(metrics),
+            logger='current')
         if group_rows:
-            cols = [
-                'num_images', 'mF1_img', 'mIoU_img', 'mRecall_img', 'mMSE_img'
-            ]
-            groups = PrettyTable(field_names=['Size group'] + cols)
-            for group, family in group_rows:
-                row = [group]
-                for col in cols:
-                    value = family.get(f'{group}.{col}')
-                    row.append('-' if value is None else f'{value:.4f}')
-                groups.add_row(row)
             print_log(
-                'SmokeMetric per size group:\n' + groups.get_string(),
+                'SmokeMetric per size group:\n' + size_group_table(group_rows),
                 logger='current')
 
     def _write_outputs(self, records: List[dict], bins: dict) -> None:
@@ -605,25 +359,8 @@ class SmokeMetric(BaseMetric):
             json.dump(bins, f, indent=2)
         if not self.keep_results:
             return
-        rows = []
-        for r in records:
-            scores = self._fosp_scores(r)
-            sod = r.get('sod')
-            rows.append(
-                dict(
-                    img_path=r['img_path'],
-                    size_group=r['size_group'],
-                    num_valid_pixels=r['num_valid'],
-                    gt_fraction=r['num_gt'] / r['num_valid'],
-                    pred_fraction=r['num_pred'] / r['num_valid'],
-                    F1=None if scores is None else scores[0],
-                    IoU=None if scores is None else scores[1],
-                    MSE=r['sq_err'] / r['num_valid'],
-                    alarm=self._alarm(r),
-                    Fbeta_adp=None if sod is None else sod['fm_adp'],
-                    MAE_sod=None if sod is None else sod['mae'],
-                    Smeasure=None if sod is None else sod['sm'],
-                    Emeasure_adp=None if sod is None else sod['em_adp']))
+        rows = per_image_rows(records, self.empty_gt_policy,
+                              self.min_alarm_area)
         path = osp.join(self.output_dir, 'per_image_results.json')
         with open(path, 'w') as f:
             json.dump(rows, f, indent=2)

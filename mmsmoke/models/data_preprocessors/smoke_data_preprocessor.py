@@ -143,8 +143,7 @@ class SmokeDataPreProcessor(SegDataPreProcessor):
                     pad_val=self.pad_val,
                     seg_pad_val=self.seg_pad_val)
                 if data_samples is not None:
-                    for sample, pad_info in zip(data_samples,
-                                                padded_samples):
+                    for sample, pad_info in zip(data_samples, padded_samples):
                         sample.set_metainfo({**pad_info})
             else:
                 inputs = torch.stack(inputs, dim=0)

@@ -12,6 +12,7 @@ from torch import Tensor, nn
 
 from ..losses.accuracy import seg_accuracy
 from ..necks.focus_neck import FocusOutputs
+from ..utils.image_ops import resize_like
 
 #: Keys of the former index wiring, refused with a hint.
 _REMOVED_KEYS = ('fg_index', 'focus_index', 'side_index')
@@ -249,20 +250,12 @@ class DomainFusionHead(BaseDecodeHead):
             x = feats[level]
             parts = [x]
             if fg_feats is not None:
-                parts.append(self._resize(fg_feats[level], x))
+                parts.append(
+                    resize_like(fg_feats[level], x, self.align_corners))
             if y is not None:
-                parts.append(self._resize(y, x))
+                parts.append(resize_like(y, x, self.align_corners))
             y = self.fusion_convs[k](torch.cat(parts, dim=1))
         return self.cls_seg(self.fusion_final(y))
-
-    def _resize(self, x: Tensor, like: Tensor) -> Tensor:
-        if x.shape[-2:] == like.shape[-2:]:
-            return x
-        return F.interpolate(
-            x,
-            size=like.shape[-2:],
-            mode='bilinear',
-            align_corners=self.align_corners)
 
     def deep_supervision(
             self,

@@ -45,7 +45,8 @@ class RCAB(nn.Module):
                  reduction: int = 16,
                  conv_cfg: OptConfigType = None) -> None:
         super().__init__()
-        self.body = nn.Sequential(
+        # body.0: 3x3 conv + ReLU, body.1: 3x3 conv, body.2: attention
+        convs = [
             ConvModule(
                 channels,
                 channels,
@@ -53,15 +54,10 @@ class RCAB(nn.Module):
                 padding=1,
                 conv_cfg=conv_cfg,
                 norm_cfg=None,
-                act_cfg=dict(type='ReLU')),
-            ConvModule(
-                channels,
-                channels,
-                3,
-                padding=1,
-                conv_cfg=conv_cfg,
-                norm_cfg=None,
-                act_cfg=None), ChannelAttention(channels, reduction))
+                act_cfg=act_cfg) for act_cfg in (dict(type='ReLU'), None)
+        ]
+        self.body = nn.Sequential(*convs,
+                                  ChannelAttention(channels, reduction))
 
     def forward(self, x: Tensor) -> Tensor:
         return x + self.body(x)

@@ -7,11 +7,11 @@ from torch import Tensor, nn
 from mmseg.models.losses import DiceLoss
 from mmseg.registry import MODELS
 
-from .utils import check_logits
+from .utils import WeightedLoss, check_label, check_logits
 
 
 @MODELS.register_module()
-class BinaryDiceLoss(nn.Module):
+class BinaryDiceLoss(WeightedLoss):
     """Soft Dice loss of ``sigmoid(logit)`` against the smoke mask.
 
     For each image (or the whole batch, ``per_image=False``), over the
@@ -53,14 +53,12 @@ class BinaryDiceLoss(nn.Module):
                  per_image: bool = True,
                  loss_weight: float = 1.0,
                  loss_name: str = 'loss_dice') -> None:
-        super().__init__()
+        super().__init__(loss_weight, loss_name)
         if smooth < 0:
             raise ValueError(f'smooth must be >= 0, got {smooth}')
         self.smooth = float(smooth)
         self.square_denominator = square_denominator
         self.per_image = per_image
-        self.loss_weight = loss_weight
-        self._loss_name = loss_name
 
     def forward(self,
                 seg_logits: Tensor,
@@ -87,11 +85,7 @@ class BinaryDiceLoss(nn.Module):
             raise ValueError(
                 'BinaryDiceLoss takes one sigmoid channel (out_channels=1), '
                 f'got {c} channels; use MMSeg\'s DiceLoss for softmax heads')
-        if seg_label.dim() == 4:
-            seg_label = seg_label.squeeze(1)
-        if seg_label.shape != (n, h, w):
-            raise ValueError(f'seg_label must have shape ({n}, {h}, {w}), '
-                             f'got {tuple(seg_label.shape)}')
+        seg_label = check_label(seg_label, seg_logits)
         valid = seg_label != ignore_index
         bad = valid & (seg_label != 0) & (seg_label != 1)
         if bad.any():
@@ -122,11 +116,6 @@ class BinaryDiceLoss(nn.Module):
         counted = counted.to(dice.dtype)
         loss = ((1 - dice) * counted).sum() / counted.sum().clamp(min=1.0)
         return self.loss_weight * loss
-
-    @property
-    def loss_name(self) -> str:
-        """Name of the loss item (starts with ``loss_``)."""
-        return self._loss_name
 
 
 def check_one_channel_losses(segmentor: nn.Module) -> None:

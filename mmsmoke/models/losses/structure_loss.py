@@ -2,15 +2,15 @@
 from typing import Optional
 
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 
 from mmseg.registry import MODELS
 
-from .utils import upcast_half
+from .utils import WeightedLoss, check_label, upcast_half
 
 
 @MODELS.register_module()
-class StructureLoss(nn.Module):
+class StructureLoss(WeightedLoss):
     """Edge-aware weighted BCE plus weighted IoU loss for a 1-channel logit.
 
     Eq. 4 of Transmission-BVM (the structure loss of F3Net, Wei, Wang and
@@ -53,14 +53,12 @@ class StructureLoss(nn.Module):
                  edge_weight: float = 5.0,
                  loss_weight: float = 1.0,
                  loss_name: str = 'loss_structure') -> None:
-        super().__init__()
+        super().__init__(loss_weight, loss_name)
         if edge_kernel_size < 1 or edge_kernel_size % 2 == 0:
             raise ValueError('edge_kernel_size must be a positive odd '
                              f'integer, got {edge_kernel_size}')
         self.edge_kernel_size = edge_kernel_size
         self.edge_weight = float(edge_weight)
-        self.loss_weight = loss_weight
-        self._loss_name = loss_name
 
     def forward(self,
                 seg_logits: Tensor,
@@ -87,11 +85,7 @@ class StructureLoss(nn.Module):
                 f'{tuple(seg_logits.shape)}')
         seg_logits = upcast_half(seg_logits)  # float32 under AMP
         n, _, h, w = seg_logits.shape
-        if seg_label.dim() == 4:
-            seg_label = seg_label.squeeze(1)
-        if seg_label.shape != (n, h, w):
-            raise ValueError(f'seg_label must have shape ({n}, {h}, {w}), '
-                             f'got {tuple(seg_label.shape)}')
+        seg_label = check_label(seg_label, seg_logits)
         valid = seg_label != ignore_index
         if ((seg_label != 0) & (seg_label != 1) & valid).any():
             raise ValueError('StructureLoss expects labels in {0, 1} and '
@@ -123,8 +117,3 @@ class StructureLoss(nn.Module):
         k = self.edge_kernel_size
         x = F.avg_pool2d(x, (k, 1), 1, (k // 2, 0))
         return F.avg_pool2d(x, (1, k), 1, (0, k // 2))
-
-    @property
-    def loss_name(self) -> str:
-        """Name of the loss item (starts with ``loss_``)."""
-        return self._loss_name

@@ -4,14 +4,14 @@ from typing import List, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
-from torch.autograd.function import once_differentiable
+from torch import Tensor
 
 from mmseg.registry import MODELS
 
 from .transmission_coherence_triton import (IMPLS, TritonCoherenceFunction,
                                             resolve_impl)
-from .utils import check_logits, guidance_map
+from .utils import (SavedGradFunction, WeightedLoss, check_label,
+                    guided_logits)
 
 
 def _half_window_offsets(kernel_size: int) -> List[Tuple[int, int]]:
@@ -48,7 +48,7 @@ def _overlap_slices(height: int, width: int, dy: int,
     return (rows_c, cols_c), (rows_n, cols_n)
 
 
-class _TransmissionCoherenceFunction(torch.autograd.Function):
+class _TransmissionCoherenceFunction(SavedGradFunction):
     """Sum of Eq. 7 over a batch with O(H * W) memory.
 
     Loops over one offset of each ``(o, -o)`` pair of the window on views of
@@ -105,15 +105,6 @@ class _TransmissionCoherenceFunction(torch.autograd.Function):
         if need_grad:
             ctx.save_for_backward(grad)
         return total
-
-    @staticmethod
-    @once_differentiable
-    def backward(ctx, grad_output: Tensor):
-        grad_prob = None
-        if ctx.needs_input_grad[0]:
-            (grad, ) = ctx.saved_tensors
-            grad_prob = grad * grad_output
-        return grad_prob, None, None, None, None, None
 
 
 def transmission_coherence(prob: Tensor,
@@ -177,7 +168,7 @@ def transmission_coherence(prob: Tensor,
 
 
 @MODELS.register_module()
-class TransmissionCoherenceLoss(nn.Module):
+class TransmissionCoherenceLoss(WeightedLoss):
     """Transmission-guided local coherence loss (Transmission-BVM Eq. 7-8).
 
     .. math::
@@ -261,7 +252,7 @@ class TransmissionCoherenceLoss(nn.Module):
                  loss_weight: float = 1.0,
                  loss_name: str = 'loss_trans',
                  impl: str = 'auto') -> None:
-        super().__init__()
+        super().__init__(loss_weight, loss_name)
         if impl not in IMPLS:
             raise ValueError(f'impl (TransmissionCoherenceLoss config key) '
                              f'must be one of {IMPLS}, got {impl!r}')
@@ -281,8 +272,6 @@ class TransmissionCoherenceLoss(nn.Module):
         self.kernel_weight = float(kernel_weight)
         self.reverse_transmission_weight = reverse_transmission_weight
         self.scale_factor = float(scale_factor)
-        self.loss_weight = loss_weight
-        self._loss_name = loss_name
         self.impl = impl
 
     def forward(self,
@@ -307,24 +296,19 @@ class TransmissionCoherenceLoss(nn.Module):
         Returns:
             Tensor: Scalar loss.
         """
-        if transmission is None:
-            raise ValueError(
-                'TransmissionCoherenceLoss needs the transmission map: list '
-                'it in `pixel_losses` of TransmissionEncoderDecoder or '
-                'BVMEncoderDecoder (which compute it from the image), not in '
-                'decode_head.loss_decode.')
-        seg_logits = check_logits(seg_logits)  # float32 under AMP
-        n, c, h, w = seg_logits.shape
-        trans = guidance_map(transmission, seg_logits, 'transmission')
+        # float32 logits under AMP
+        seg_logits, trans = guided_logits(
+            seg_logits, transmission, 'transmission',
+            'TransmissionCoherenceLoss needs the transmission map: list it '
+            'in `pixel_losses` of TransmissionEncoderDecoder or '
+            'BVMEncoderDecoder (which compute it from the image), not in '
+            'decode_head.loss_decode.')
+        _, c, h, w = seg_logits.shape
 
         prob = seg_logits.sigmoid() if c == 1 else seg_logits.softmax(1)
         valid = None
         if seg_label is not None:
-            if seg_label.dim() == 4:
-                seg_label = seg_label.squeeze(1)
-            if seg_label.shape != (n, h, w):
-                raise ValueError(f'seg_label must have shape ({n}, {h}, {w})'
-                                 f', got {tuple(seg_label.shape)}')
+            seg_label = check_label(seg_label, seg_logits)
             valid = (seg_label != ignore_index).unsqueeze(1).to(prob.dtype)
         centre = 1.0 - trans if self.reverse_transmission_weight \
             else torch.ones_like(trans)
@@ -362,8 +346,3 @@ class TransmissionCoherenceLoss(nn.Module):
             kernel_weight=self.kernel_weight,
             impl=self.impl)
         return self.loss_weight * total / num.clamp(min=1.0)
-
-    @property
-    def loss_name(self) -> str:
-        """Name of the loss item (starts with ``loss_``)."""
-        return self._loss_name

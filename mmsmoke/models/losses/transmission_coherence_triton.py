@@ -44,7 +44,8 @@ from typing import Dict, Optional, Tuple
 
 import torch
 from torch import Tensor
-from torch.autograd.function import once_differentiable
+
+from .utils import SavedGradFunction
 
 try:
     import triton
@@ -272,7 +273,7 @@ def coherence_triton(prob: Tensor, trans_scaled: Tensor, centre: Tensor,
     return partial.sum().to(prob.dtype), grad
 
 
-class TritonCoherenceFunction(torch.autograd.Function):
+class TritonCoherenceFunction(SavedGradFunction):
     """Autograd wrapper of :func:`coherence_triton`.
 
     Same inputs as the loop's function. The forward writes the gradient
@@ -290,12 +291,3 @@ class TritonCoherenceFunction(torch.autograd.Function):
         if grad is not None:
             ctx.save_for_backward(grad)
         return total
-
-    @staticmethod
-    @once_differentiable
-    def backward(ctx, grad_output: Tensor):
-        grad_prob = None
-        if ctx.needs_input_grad[0]:
-            (grad, ) = ctx.saved_tensors
-            grad_prob = grad * grad_output
-        return grad_prob, None, None, None, None, None

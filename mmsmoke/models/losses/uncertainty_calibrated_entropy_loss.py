@@ -2,15 +2,15 @@
 from typing import Optional
 
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 
 from mmseg.registry import MODELS
 
-from .utils import check_logits, guidance_map
+from .utils import WeightedLoss, check_label, guided_logits
 
 
 @MODELS.register_module()
-class UncertaintyCalibratedEntropyLoss(nn.Module):
+class UncertaintyCalibratedEntropyLoss(WeightedLoss):
     """Entropy of the prediction with the total uncertainty as temperature.
 
     Eq. 10 of Transmission-BVM:
@@ -50,13 +50,11 @@ class UncertaintyCalibratedEntropyLoss(nn.Module):
                  min_temperature: float = 0.01,
                  loss_weight: float = 1.0,
                  loss_name: str = 'loss_cal_ent') -> None:
-        super().__init__()
+        super().__init__(loss_weight, loss_name)
         if min_temperature <= 0:
             raise ValueError('min_temperature must be positive, got '
                              f'{min_temperature}')
         self.min_temperature = float(min_temperature)
-        self.loss_weight = loss_weight
-        self._loss_name = loss_name
 
     def forward(self,
                 seg_logits: Tensor,
@@ -79,15 +77,14 @@ class UncertaintyCalibratedEntropyLoss(nn.Module):
         Returns:
             Tensor: Scalar loss.
         """
-        if uncertainty is None:
-            raise ValueError(
-                'UncertaintyCalibratedEntropyLoss needs the total uncertainty'
-                ' U_p as temperature: list it in `pixel_losses` of '
-                'BVMEncoderDecoder, which predicts it, not in '
-                'decode_head.loss_decode.')
-        seg_logits = check_logits(seg_logits)  # float32 under AMP
+        # float32 logits under AMP
+        seg_logits, temp = guided_logits(
+            seg_logits, uncertainty, 'uncertainty',
+            'UncertaintyCalibratedEntropyLoss needs the total uncertainty '
+            'U_p as temperature: list it in `pixel_losses` of '
+            'BVMEncoderDecoder, which predicts it, not in '
+            'decode_head.loss_decode.')
         n, c, h, w = seg_logits.shape
-        temp = guidance_map(uncertainty, seg_logits, 'uncertainty')
         x = seg_logits / temp.clamp(min=self.min_temperature)
         if c == 1:
             q = x.sigmoid()
@@ -99,18 +96,9 @@ class UncertaintyCalibratedEntropyLoss(nn.Module):
 
         mask = entropy.new_ones(entropy.shape)
         if seg_label is not None:
-            if seg_label.dim() == 4:
-                seg_label = seg_label.squeeze(1)
-            if seg_label.shape != (n, h, w):
-                raise ValueError(f'seg_label must have shape ({n}, {h}, {w})'
-                                 f', got {tuple(seg_label.shape)}')
+            seg_label = check_label(seg_label, seg_logits)
             mask = (seg_label != ignore_index).to(entropy.dtype)
         num = mask.sum().clamp(min=1.0)
         if weight is not None:
             mask = mask * weight.reshape(n, h, w).to(entropy.dtype)
         return self.loss_weight * (entropy * mask).sum() / num
-
-    @property
-    def loss_name(self) -> str:
-        """Name of the loss item (starts with ``loss_``)."""
-        return self._loss_name

@@ -1,12 +1,68 @@
 """Helpers shared by the mmsmoke losses."""
-from typing import Optional
+from typing import Optional, Tuple
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor
+from torch import Tensor, nn
+from torch.autograd.function import once_differentiable
 
 #: Floating point types too narrow to accumulate a loss in.
 HALF_DTYPES = (torch.float16, torch.bfloat16)
+
+
+class WeightedLoss(nn.Module):
+    """Base of the mmsmoke losses: a ``loss_weight`` and a loss item name.
+
+    MMSeg's decode heads (and mmsmoke's segmentors) log each loss under
+    its :attr:`loss_name`; subclasses multiply their value by
+    ``loss_weight``. The registered losses keep their own arguments and
+    defaults and pass these two on.
+
+    Args:
+        loss_weight (float): Multiplier of the loss.
+        loss_name (str): Name of the loss item.
+    """
+
+    def __init__(self, loss_weight: float, loss_name: str) -> None:
+        super().__init__()
+        self.loss_weight = loss_weight
+        self._loss_name = loss_name
+
+    @property
+    def loss_name(self) -> str:
+        """str: Name of the loss item (starts with ``loss_``)."""
+        return self._loss_name
+
+
+def check_loss_name(loss_name: str) -> None:
+    """Raise unless ``loss_name`` starts with ``loss_``.
+
+    MMSeg's ``parse_losses`` adds only the items whose name contains
+    ``loss`` to the total that is back-propagated.
+    """
+    if not loss_name.startswith('loss_'):
+        raise ValueError(
+            f'loss_name must start with "loss_", got {loss_name!r}')
+
+
+class SavedGradFunction(torch.autograd.Function):
+    """Autograd function whose forward already wrote its input's gradient.
+
+    The forward of a subclass returns a scalar and saves ``d scalar / d
+    input`` (one tensor of the first input's size) with
+    ``ctx.save_for_backward`` when ``ctx.needs_input_grad[0]``; the
+    backward is then a multiplication, and the other five inputs get no
+    gradient.
+    """
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_output: Tensor):
+        grad_prob = None
+        if ctx.needs_input_grad[0]:
+            (grad, ) = ctx.saved_tensors
+            grad_prob = grad * grad_output
+        return grad_prob, None, None, None, None, None
 
 
 def upcast_half(tensor: Tensor) -> Tensor:
@@ -46,6 +102,25 @@ def check_logits(seg_logits: Tensor) -> Tensor:
     return upcast_half(seg_logits)
 
 
+def check_label(seg_label: Tensor, seg_logits: Tensor) -> Tensor:
+    """Labels as (N, H, W), checked against (N, C, H, W) logits.
+
+    Args:
+        seg_label (Tensor): Labels (N, H, W) or (N, 1, H, W).
+        seg_logits (Tensor): Logits the labels go with.
+
+    Returns:
+        Tensor: (N, H, W) labels.
+    """
+    n, _, h, w = seg_logits.shape
+    if seg_label.dim() == 4:
+        seg_label = seg_label.squeeze(1)
+    if seg_label.shape != (n, h, w):
+        raise ValueError(f'seg_label must have shape ({n}, {h}, {w}), '
+                         f'got {tuple(seg_label.shape)}')
+    return seg_label
+
+
 def guidance_map(value: Tensor, seg_logits: Tensor, name: str) -> Tensor:
     """A detached (N, 1, H, W) guidance map at the logits' size and dtype.
 
@@ -76,6 +151,29 @@ def guidance_map(value: Tensor, seg_logits: Tensor, name: str) -> Tensor:
             mode='bilinear',
             align_corners=False)
     return value
+
+
+def guided_logits(seg_logits: Tensor, value: Optional[Tensor], name: str,
+                  missing: str) -> Tuple[Tensor, Tensor]:
+    """Checked logits and the :func:`guidance_map` that goes with them.
+
+    Args:
+        seg_logits (Tensor): Logits (N, C, H, W).
+        value (Tensor, optional): The guidance map; None when the caller
+            did not pass one.
+        name (str): Name of the map for the shape error message.
+        missing (str): Error message when ``value`` is None; it says where
+            to list the loss so that it receives the map.
+
+    Returns:
+        tuple[Tensor, Tensor]: The logits, in float32 if they were
+        float16/bfloat16, and the (N, 1, H, W) map, detached, in their
+        dtype.
+    """
+    if value is None:
+        raise ValueError(missing)
+    seg_logits = check_logits(seg_logits)
+    return seg_logits, guidance_map(value, seg_logits, name)
 
 
 def masked_pixel_mean(err: Tensor, valid_mask: Optional[Tensor],

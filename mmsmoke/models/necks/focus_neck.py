@@ -2,11 +2,12 @@
 from typing import List, NamedTuple, Sequence, Tuple
 
 import torch
-import torch.nn.functional as F
 from mmengine.model import BaseModule
 from mmseg.registry import MODELS
 from mmseg.utils import OptMultiConfig
 from torch import Tensor, nn
+
+from ..utils.image_ops import resize_like
 
 
 class FocusOutputs(NamedTuple):
@@ -158,15 +159,6 @@ class FocusNeck(BaseModule):
         # both mid logits -> focus logit
         self.focus_fuse = nn.Conv2d(2, 1, 1)
 
-    def _resize(self, x: Tensor, like: Tensor) -> Tensor:
-        if x.shape[-2:] == like.shape[-2:]:
-            return x
-        return F.interpolate(
-            x,
-            size=like.shape[-2:],
-            mode='bilinear',
-            align_corners=self.align_corners)
-
     def _check_inputs(self, inputs: Sequence[Tensor]) -> None:
         if not isinstance(inputs, (list, tuple)) or len(inputs) != 4:
             n = len(inputs) if isinstance(inputs, (list, tuple)) else 'a'
@@ -196,7 +188,7 @@ class FocusNeck(BaseModule):
             Tensor: ``feat * m (+ feat)`` with ``m = sigmoid(focus)``
             resized to (H, W).
         """
-        m = self._resize(focus_logit, feat).sigmoid()
+        m = resize_like(focus_logit, feat, self.align_corners).sigmoid()
         return feat * m + feat if self.residual else feat * m
 
     def forward(self, inputs: Sequence[Tensor]) -> FocusOutputs:
@@ -215,23 +207,21 @@ class FocusNeck(BaseModule):
         o32 = self.side_low(f4)
         if self.cascade:
             q4 = f1 * o4.sigmoid() + f1
-            q4 = self._resize(self.guide_high(q4), f2)
+            q4 = resize_like(self.guide_high(q4), f2, self.align_corners)
             o8 = self.mid_high(torch.cat([q4, f2], dim=1))
             q32 = f4 * o32.sigmoid() + f4
-            q32 = self._resize(self.guide_low(q32), f3)
+            q32 = resize_like(self.guide_low(q32), f3, self.align_corners)
             o16 = self.mid_low(torch.cat([q32, f3], dim=1))
         else:
             o8 = self.mid_high(f2)
             o16 = self.mid_low(f3)
 
         ref = o8 if self.focus_level == 1 else o16
-        focus = self.focus_fuse(
-            torch.cat([self._resize(o8, ref),
-                       self._resize(o16, ref)], dim=1))
+        mids = [resize_like(o, ref, self.align_corners) for o in (o8, o16)]
+        focus = self.focus_fuse(torch.cat(mids, dim=1))
 
         if self.weight_features:
             outs: List[Tensor] = [self.focus_weight(f, focus) for f in inputs]
         else:
             outs = list(inputs)
-        return FocusOutputs(
-            *outs, focus=focus, o4=o4, o8=o8, o16=o16, o32=o32)
+        return FocusOutputs(*outs, focus=focus, o4=o4, o8=o8, o16=o16, o32=o32)

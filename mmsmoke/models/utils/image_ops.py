@@ -47,3 +47,20 @@ def restore_to_original(maps: Tensor,
         maps = F.interpolate(
             maps, size=ori_shape, mode='bilinear', align_corners=align_corners)
     return maps.squeeze(0)
+
+
+def resize_like(x: Tensor, like: Tensor, align_corners: bool) -> Tensor:
+    """Bilinear resize of ``x`` to the spatial size of ``like``.
+
+    Args:
+        x (Tensor): Maps (N, C, h, w).
+        like (Tensor): Tensor (..., H, W) whose size ``x`` takes.
+        align_corners (bool): ``align_corners`` of the bilinear resize.
+
+    Returns:
+        Tensor: (N, C, H, W) maps; ``x`` itself when it has that size.
+    """
+    if x.shape[-2:] == like.shape[-2:]:
+        return x
+    return F.interpolate(
+        x, size=like.shape[-2:], mode='bilinear', align_corners=align_corners)

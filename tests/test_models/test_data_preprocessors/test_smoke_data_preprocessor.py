@@ -18,8 +18,7 @@ def _data(sizes, seed=0):
     inputs, samples = [], []
     for h, w in sizes:
         inputs.append(
-            torch.randint(0, 256, (3, h, w), generator=gen,
-                          dtype=torch.uint8))
+            torch.randint(0, 256, (3, h, w), generator=gen, dtype=torch.uint8))
         sample = SegDataSample()
         sample.set_metainfo(dict(img_shape=(h, w), ori_shape=(h, w)))
         sample.gt_sem_seg = PixelData(

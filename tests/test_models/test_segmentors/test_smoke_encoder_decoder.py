@@ -79,9 +79,7 @@ def test_plain_base_is_an_encoder_decoder_with_guards(tiny_segmentor_cfg):
     _, batch = _batch(model, (64, 64))
     with torch.no_grad():
         res = model.predict(batch['inputs'], batch['data_samples'])[0]
-    assert [k for k in res.keys() if k.startswith('pred_')] == [
-        'pred_sem_seg'
-    ]
+    assert [k for k in res.keys() if k.startswith('pred_')] == ['pred_sem_seg']
     with pytest.raises(ValueError, match='model.test_cfg.mode'):
         _build(tiny_cfg=tiny_segmentor_cfg, mode='patch')
     with pytest.raises(ValueError, match='model.test_cfg.crop_size'):

@@ -30,13 +30,17 @@ interrupted suite loses at most the run in progress; ``--resume``
 continues that run from its last checkpoint.
 """
 import os.path as osp
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
-from benchmark_core import (REPO, apply_schedule, log, make_row,
-                            train_and_test)
-from fosp_complexity import load_offline_config
+from ..core import log, make_row
+from ..datasets import smoke5k_root
+from ..tables import row_table
+from ..training import train_and_test
+from .early_smoke_runs import (MODELS, SEEDED_PAIR, build_config, planned_runs,
+                               run_label, run_name)
 
-SUITE = 'early_smoke'
+NAME = SUITE = 'early_smoke'
+IN_ALL = False
 TITLE = 'Early smoke on real images: recipe, overlay and module ablation'
 TEXT = ('Each run trains from scratch on the 1,057 real SMOKE5K training '
         'images with `tools/train.py` at the budget in the header, and is '
@@ -51,28 +55,6 @@ TEXT = ('Each run trains from scratch on the 1,057 real SMOKE5K training '
         'seed and overlay setting. One command: `python '
         'tools/analysis_tools/benchmark.py --suite early_smoke` (add '
         '`--save-interval 250 --resume` to continue an interrupted run).')
-#: Config of each model family.
-CONFIGS = {
-    'segformer':
-    'configs/segformer/segformer_mit-b0_1xb4-4k_smoke5k-native-384x384.py',
-    'fosp': 'configs/fosp/fosp_mit-b0_1xb4-4k_smoke5k-native-384x384.py',
-    'transbvm':
-    'configs/transbvm/transbvm_mit-b0_1xb4-4k_smoke5k-native-384x384.py',
-}
-#: Models: key -> (label, family, variant).
-MODELS: Dict[str, Tuple[str, str, Optional[str]]] = {
-    'segformer_mit-b0': ('SegFormer MiT-B0', 'segformer', None),
-    'fosp_mit-b0': ('FoSp MiT-B0', 'fosp', None),
-    'fosp_mit-b0_no-focus':
-    ('FoSp MiT-B0 without Focus', 'fosp', 'no_focus'),
-    'fosp_mit-b0_no-sep': ('FoSp MiT-B0 without Separation', 'fosp', 'no_sep'),
-    'transbvm_mit-b0': ('Trans-BVM MiT-B0', 'transbvm', None),
-    'segformer_mit-b0_256':
-    ('SegFormer MiT-B0, 256x256 recipe (before)', 'segformer', 'squash256'),
-}
-#: The pair run with every seed of ``--early-seeds``; the others use the
-#: first seed only.
-SEEDED_PAIR = ('segformer_mit-b0', 'fosp_mit-b0')
 #: Metrics reported per run (SmokeMetric keys).
 METRICS = ('Fbeta_max', 'Fbeta_adp', 'MAE', 'IoU', 'F1', 'mIoU_img',
            'small.mIoU_img', 'medium.mIoU_img', 'large.mIoU_img',
@@ -86,174 +68,6 @@ GOALS = {
 PAIR_GOAL = 'value >= 0.03'
 #: Goal of the best light model.
 BEST_GOAL = 'value >= 0.7'
-
-SQUASH_META_KEYS = ('img_path', 'seg_map_path', 'ori_shape', 'img_shape',
-                    'pad_shape', 'scale_factor', 'flip', 'flip_direction',
-                    'reduce_zero_label', 'size_group')
-
-
-def run_name(key: str, overlay: bool, seed: int) -> str:
-    """Name of a run (its work-dir name)."""
-    name = key + ('+overlay' if overlay else '')
-    return name + (f'@seed{seed}' if seed else '')
-
-
-def run_label(key: str, overlay: bool, seed: int) -> str:
-    """Human-readable name of a run."""
-    label = MODELS[key][0]
-    if overlay:
-        label += ' + SyntheticSmokeOverlay'
-    return label + f', seed {seed}'
-
-
-def planned_runs(models: Sequence[str], overlay: str,
-                 seeds: Sequence[int]) -> List[Tuple[str, bool, int]]:
-    """The ``(model, overlay, seed)`` runs of the suite, in run order.
-
-    Args:
-        models (Sequence[str]): Keys of :data:`MODELS`.
-        overlay (str): 'off', 'on' or 'both'.
-        seeds (Sequence[int]): Seeds; the models of :data:`SEEDED_PAIR`
-            run with each, the others with the first.
-
-    Returns:
-        list[tuple[str, bool, int]]: The runs.
-    """
-    unknown = [m for m in models if m not in MODELS]
-    if unknown:
-        raise ValueError(f'--early-models: unknown {unknown}; choose from '
-                         f'{sorted(MODELS)}')
-    if overlay not in ('off', 'on', 'both'):
-        raise ValueError(f"--early-overlay must be 'off', 'on' or 'both', "
-                         f'got {overlay!r}')
-    if not seeds:
-        raise ValueError('--early-seeds: give at least one seed')
-    flags = {'off': (False, ), 'on': (True, ), 'both': (False, True)}[overlay]
-    runs = []
-    for seed_i, seed in enumerate(seeds):
-        for key in models:
-            if seed_i and key not in SEEDED_PAIR:
-                continue
-            for flag in flags:
-                runs.append((key, flag, int(seed)))
-    return runs
-
-
-def _squash256(cfg) -> None:
-    """The earlier recipe: 256x256 squashed training and testing."""
-    crop = (256, 256)
-    cfg.model.data_preprocessor.size = crop
-    cfg.model.test_cfg = dict(mode='whole')
-    overlay = [
-        t for t in cfg.train_dataloader.dataset.pipeline
-        if t['type'] == 'SyntheticSmokeOverlay'
-    ]
-    cfg.train_dataloader.dataset.pipeline = [
-        dict(type='LoadSmokeImageFromFile'),
-        dict(type='LoadSmokeAnnotations'),
-        dict(
-            type='RandomResize',
-            scale=crop,
-            ratio_range=(1.0, 2.0),
-            keep_ratio=False),
-        dict(type='RandomCrop', crop_size=crop), *overlay,
-        dict(type='RandomFlip', prob=0.5),
-        dict(type='PackSegInputs')
-    ]
-    cfg.test_dataloader.dataset.pipeline = [
-        dict(type='LoadSmokeImageFromFile'),
-        dict(type='Resize', scale=crop, keep_ratio=False),
-        dict(type='LoadSmokeAnnotations'),
-        dict(type='PackSegInputs', meta_keys=SQUASH_META_KEYS)
-    ]
-    cfg.tta_pipeline = [
-        dict(type='LoadSmokeImageFromFile'),
-        dict(
-            type='TestTimeAug',
-            transforms=[
-                [
-                    dict(
-                        type='Resize',
-                        scale=(int(crop[0] * r), int(crop[1] * r)),
-                        keep_ratio=False) for r in (0.75, 1.0, 1.25)
-                ],
-                [
-                    dict(type='RandomFlip', prob=0., direction='horizontal'),
-                    dict(type='RandomFlip', prob=1., direction='horizontal')
-                ],
-                [dict(type='LoadSmokeAnnotations')],
-                [dict(type='PackSegInputs', meta_keys=SQUASH_META_KEYS)],
-            ])
-    ]
-
-
-def _apply_variant(cfg, variant: Optional[str]) -> None:
-    if variant is None:
-        return
-    if variant == 'no_focus':
-        cfg.model.neck.update(cascade=False, weight_features=False)
-    elif variant == 'no_sep':
-        cfg.model.separation = None
-        cfg.model.decode_head.fg_index = None
-    elif variant == 'squash256':
-        _squash256(cfg)
-    else:
-        raise ValueError(f'unknown early_smoke variant {variant!r}')
-
-
-def _set_overlay(cfg, overlay: bool, prob: float) -> None:
-    pipeline = cfg.train_dataloader.dataset.pipeline
-    found = [t for t in pipeline if t['type'] == 'SyntheticSmokeOverlay']
-    if not found:
-        raise ValueError('the early_smoke configs must list '
-                         'SyntheticSmokeOverlay in their train pipeline '
-                         '(configs/_base_/datasets/smoke5k_native.py)')
-    if overlay:
-        for t in found:
-            t['prob'] = prob
-    else:
-        cfg.train_dataloader.dataset.pipeline = [
-            t for t in pipeline if t['type'] != 'SyntheticSmokeOverlay'
-        ]
-
-
-def build_config(key: str, overlay: bool, seed: int, args, data_root: str,
-                 work_dir: str):
-    """The training/test config of one run.
-
-    Args:
-        key (str): A key of :data:`MODELS`.
-        overlay (bool): Train with ``SyntheticSmokeOverlay``.
-        seed (int): Random seed of the run.
-        args (argparse.Namespace): The budget (``iters``, ``train_batch``,
-            ``lr``, ``workers``, ``max_test_images``, ``threshold``,
-            ``save_interval``, ``overlay_prob``).
-        data_root (str): The SMOKE5K folder ({train,test}/{img,gt}).
-        work_dir (str): The run's work directory.
-
-    Returns:
-        Config: The config.
-    """
-    _, family, variant = MODELS[key]
-    cfg = load_offline_config(osp.join(REPO, CONFIGS[family]))
-    _set_overlay(cfg, overlay, args.overlay_prob)
-    _apply_variant(cfg, variant)
-    for loader in (cfg.train_dataloader, cfg.test_dataloader):
-        loader.dataset.data_root = data_root
-        loader.num_workers = args.workers
-        loader.persistent_workers = args.workers > 0
-    cfg.train_dataloader.batch_size = args.train_batch
-    if args.max_test_images:
-        cfg.test_dataloader.dataset['indices'] = args.max_test_images
-    cfg.test_evaluator = dict(
-        type='SmokeMetric',
-        threshold=args.threshold,
-        return_reliability_bins=False)
-    apply_schedule(cfg, args.iters, args.save_interval)
-    cfg.optim_wrapper.optimizer.lr = args.lr
-    cfg.randomness = dict(seed=seed)
-    cfg.work_dir = work_dir
-    return cfg
 
 
 def budget(args) -> dict:
@@ -301,22 +115,19 @@ def run_rows(results: Dict[Tuple[str, bool, int], dict], ctx: dict,
                     '',
                     ctx,
                     baseline=baseline,
-                    baseline_name=(run_label('segformer_mit-b0', overlay,
-                                             seed)
+                    baseline_name=(run_label('segformer_mit-b0', overlay, seed)
                                    if baseline is not None else None),
-                    ratio=(value - baseline
-                           if baseline is not None else None),
+                    ratio=(value - baseline if baseline is not None else None),
                     ratio_def=('value - baseline'
                                if baseline is not None else None),
                     goal=goal,
-                    settings=dict(settings, run=run_name(key, overlay,
-                                                         seed)),
+                    settings=dict(settings, run=run_name(key, overlay, seed)),
                     details=dict(
                         train_s=res.get('train_s'),
                         test_s=res.get('test_s'),
                         num_images=res['metrics'].get(
-                            name.split('.')[0] + '.num_images'
-                            if '.' in name else 'num_images'))))
+                            name.split('.')[0] +
+                            '.num_images' if '.' in name else 'num_images'))))
     rows += _summary_rows(results, ctx, settings)
     return rows
 
@@ -393,11 +204,11 @@ def _summary_rows(results: Dict[Tuple[str, bool, int], dict], ctx: dict,
     return rows
 
 
-def suite_early_smoke(args,
-                      ctx: dict,
-                      save_rows: Optional[Callable[[List[dict]],
-                                                   None]] = None
-                      ) -> List[dict]:
+def suite_early_smoke(
+        args,
+        ctx: dict,
+        save_rows: Optional[Callable[[List[dict]],
+                                     None]] = None) -> List[dict]:
     """Train and test every planned run; rows after each run.
 
     Args:
@@ -410,12 +221,7 @@ def suite_early_smoke(args,
     Returns:
         list[dict]: The rows.
     """
-    data_root = osp.join(args.data_root, 'SMOKE5K')
-    for sub in ('train/img', 'train/gt', 'test/img', 'test/gt'):
-        if not osp.isdir(osp.join(data_root, sub)):
-            raise FileNotFoundError(
-                f'{osp.join(data_root, sub)}: SMOKE5K folder not found; set '
-                '--data-root to the folder that holds SMOKE5K/')
+    data_root = smoke5k_root(args.data_root)
     runs = planned_runs(args.early_models, args.early_overlay,
                         args.early_seeds)
     settings = budget(args)
@@ -453,14 +259,12 @@ def suite_early_smoke(args,
 
 def render_table(rows: List[dict]) -> List[str]:
     """Markdown table: one line per run, the metrics as columns."""
-    cols = [
-        ('Fbeta_max', 'Fβ-max'), ('Fbeta_adp', 'Fβ-adp'), ('MAE', 'MAE'),
-        ('IoU', 'IoU'), ('F1', 'F1'), ('small.mIoU_img', 'IoU small'),
-        ('medium.mIoU_img', 'IoU medium'), ('large.mIoU_img', 'IoU large'),
-        ('small.mRecall_img', 'recall small'),
-        ('medium.mRecall_img', 'recall medium'),
-        ('large.mRecall_img', 'recall large')
-    ]
+    cols = [('Fbeta_max', 'Fβ-max'), ('Fbeta_adp', 'Fβ-adp'), ('MAE', 'MAE'),
+            ('IoU', 'IoU'), ('F1', 'F1'), ('small.mIoU_img', 'IoU small'),
+            ('medium.mIoU_img', 'IoU medium'), ('large.mIoU_img', 'IoU large'),
+            ('small.mRecall_img', 'recall small'),
+            ('medium.mRecall_img', 'recall medium'),
+            ('large.mRecall_img', 'recall large')]
     table: Dict[str, Dict[str, dict]] = {}
     for row in rows:
         if row['metric'] in dict(cols):
@@ -481,6 +285,20 @@ def render_table(rows: List[dict]) -> List[str]:
         lines.append(f'| {name} | ' + ' | '.join(cells) + ' |')
     lines.append('')
     return lines
+
+
+def render(rows: List[dict]) -> List[str]:
+    """The run x metric table, then the goal and summary rows."""
+    return render_table(rows) + row_table(
+        [r for r in rows if r.get('goal') or r['metric'] not in METRICS],
+        show_settings=False)
+
+
+def run(args, ctx: dict) -> List[dict]:
+    return suite_early_smoke(args, ctx, ctx.get('save_rows'))
+
+
+settings = budget
 
 
 def add_arguments(parser) -> None:
@@ -522,4 +340,3 @@ def add_arguments(parser) -> None:
         '--early-keep-going',
         action='store_true',
         help='log a failed run and go on with the next')
-

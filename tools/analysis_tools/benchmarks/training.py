@@ -1,132 +1,18 @@
-"""Rows, goals and the train-then-test runner shared by the benchmark suites.
+"""Training suites: the schedule, and training and testing in subprocesses.
 
-``benchmark.py`` (the command line and the report) and the suite modules
-next to it import from here, so that a suite in its own file needs nothing
-from the command-line module.
+The ``smoke5k`` and ``early_smoke`` suites train a config with
+``tools/train.py`` and test it with ``tools/test.py``, as a user would.
 """
 import glob
 import json
-import math
 import os
 import os.path as osp
-import re
 import subprocess
 import sys
 import time
 from typing import Dict, List, Optional, Sequence
 
-import numpy as np
-
-REPO = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
-GOAL_PATTERN = re.compile(r'^(value|ratio)\s*(<=|>=|<|>)\s*([-+0-9.eE]+)$')
-
-
-def log(msg: str) -> None:
-    """Progress line (the rows go to the report)."""
-    print(f"[benchmark] {msg}", flush=True)
-
-
-def check_goal(goal: Optional[str], value: Optional[float],
-               ratio: Optional[float]) -> Optional[bool]:
-    """Whether a row meets its goal.
-
-    Args:
-        goal (str, optional): ``'<value|ratio> <op> <number>'`` with op one
-            of ``<=``, ``>=``, ``<``, ``>``, e.g. ``'ratio <= 1.3'``.
-        value (float, optional): The row's value.
-        ratio (float, optional): The row's ratio.
-
-    Returns:
-        bool | None: None when there is no goal or the quantity is missing
-        or not finite.
-    """
-    if goal is None:
-        return None
-    match = GOAL_PATTERN.match(goal.strip())
-    if match is None:
-        raise ValueError(f'goal {goal!r} is not "<value|ratio> <op> <number>"')
-    quantity = value if match.group(1) == 'value' else ratio
-    if quantity is None or not math.isfinite(float(quantity)):
-        return None
-    target = float(match.group(3))
-    quantity = float(quantity)
-    return {
-        '<=': quantity <= target,
-        '>=': quantity >= target,
-        '<': quantity < target,
-        '>': quantity > target,
-    }[match.group(2)]
-
-
-def clean_value(value):
-    """JSON-safe number: NaN and inf become None, numpy scalars floats."""
-    if isinstance(value, (np.floating, np.integer)):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-def make_row(suite: str,
-             name: str,
-             metric: str,
-             value: Optional[float],
-             unit: str,
-             ctx: dict,
-             baseline: Optional[float] = None,
-             ratio: Optional[float] = None,
-             ratio_def: Optional[str] = None,
-             baseline_name: Optional[str] = None,
-             goal: Optional[str] = None,
-             assess: bool = True,
-             note: Optional[str] = None,
-             settings: Optional[dict] = None,
-             details: Optional[dict] = None) -> dict:
-    """One result row.
-
-    Args:
-        suite (str): Suite that produced it.
-        name (str): What was measured (model, configuration).
-        metric (str): The quantity.
-        value (float, optional): Its value.
-        unit (str): Unit of ``value`` and ``baseline``.
-        ctx (dict): Run context with ``device`` and ``command``.
-        baseline (float, optional): The compared value.
-        ratio (float, optional): Their ratio, as ``ratio_def`` says.
-        ratio_def (str, optional): How ``ratio`` is computed.
-        baseline_name (str, optional): What ``baseline`` measures.
-        goal (str, optional): See :func:`check_goal`.
-        assess (bool): False keeps the goal visible but leaves
-            ``goal_met`` None (e.g. an untrained model).
-        note (str, optional): Plain-language remark shown in the table.
-        settings (dict, optional): Sizes, batch, repeats, ...
-        details (dict, optional): Further measured numbers.
-
-    Returns:
-        dict: The row.
-    """
-    row = dict(
-        suite=suite,
-        name=name,
-        metric=metric,
-        value=clean_value(value),
-        baseline=clean_value(baseline),
-        ratio=clean_value(ratio),
-        unit=unit,
-        device=ctx['device'],
-        command=ctx['command'],
-        goal=goal,
-        goal_met=check_goal(goal, value, ratio) if assess else None)
-    if ratio_def:
-        row['ratio_def'] = ratio_def
-    if baseline_name:
-        row['baseline_name'] = baseline_name
-    if note:
-        row['note'] = note
-    row['settings'] = dict(settings or {})
-    if details:
-        row['details'] = {k: clean_value(v) for k, v in details.items()}
-    return row
+from .core import REPO, log
 
 
 def apply_schedule(cfg, iters: int, save_interval: Optional[int]) -> None:
@@ -255,8 +141,8 @@ def train_and_test(cfg,
             cached = json.load(f)
         if cached.get('stamp') == stamp and cached.get(
                 'checkpoint_mtime') == osp.getmtime(ckpt) and set(
-                    cached['result'].get('extra_metrics', {})) == set(
-                        extra_tests):
+                    cached['result'].get('extra_metrics',
+                                         {})) == set(extra_tests):
             log(f'{name}: re-using {result_path}')
             return cached['result']
     cfg.dump(cfg_path)
@@ -305,3 +191,25 @@ def train_and_test(cfg,
             f,
             indent=2)
     return result
+
+
+def apply_budget(cfg, args, data_root: str) -> None:
+    """The data, test and schedule settings of one training-suite run.
+
+    The data root and ``--workers`` of both loaders, ``--train-batch``,
+    ``--max-test-images``, ``SmokeMetric`` at ``--threshold`` (without
+    reliability bins) and :func:`apply_schedule` (``--iters``,
+    ``--save-interval``).
+    """
+    for loader in (cfg.train_dataloader, cfg.test_dataloader):
+        loader.dataset.data_root = data_root
+        loader.num_workers = args.workers
+        loader.persistent_workers = args.workers > 0
+    cfg.train_dataloader.batch_size = args.train_batch
+    if args.max_test_images:
+        cfg.test_dataloader.dataset['indices'] = args.max_test_images
+    cfg.test_evaluator = dict(
+        type='SmokeMetric',
+        threshold=args.threshold,
+        return_reliability_bins=False)
+    apply_schedule(cfg, args.iters, args.save_interval)
