@@ -5,6 +5,7 @@ from mmengine.logging import print_log
 from torch import Tensor, nn
 
 from ..models.necks import FocusNeck
+from ..utils.metainfo import whole_image_meta
 from ..models.segmentors.bvm_encoder_decoder import BVMEncoderDecoder
 from ..models.segmentors.fosp_encoder_decoder import FoSpEncoderDecoder
 
@@ -75,12 +76,7 @@ class SegmentorExportWrapper(nn.Module):
     @staticmethod
     def _metas(inputs: Tensor) -> List[dict]:
         shape = tuple(int(s) for s in inputs.shape[2:])
-        meta = dict(
-            img_shape=shape,
-            ori_shape=shape,
-            pad_shape=shape,
-            padding_size=[0, 0, 0, 0])
-        return [dict(meta) for _ in range(inputs.shape[0])]
+        return [whole_image_meta(shape) for _ in range(inputs.shape[0])]
 
     def forward(self, inputs: Tensor) -> Tuple[Tensor, ...]:
         """Run the whole-image forward.

@@ -26,10 +26,10 @@ train_dataloader = dict(
         data_root=data_root,
         data_prefix=dict(img_path='train/img', seg_map_path='train/gt'),
         pipeline=train_pipeline))
+# the same dataset on test/ with the test pipeline
 val_dataloader = dict(
     dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
+        train_dataloader['dataset'],
         data_prefix=dict(img_path='test/img', seg_map_path='test/gt'),
         pipeline=test_pipeline))
 test_dataloader = val_dataloader

@@ -16,10 +16,10 @@ train_dataloader = dict(
         data_root=data_root,
         ann_file='ImageSets/Segmentation/train.txt',
         pipeline=_base_.train_pipeline))
+# the same dataset on the val and test splits with the test pipeline
 val_dataloader = dict(
     dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
+        train_dataloader['dataset'],
         ann_file='ImageSets/Segmentation/val.txt',
         pipeline=_base_.test_pipeline))
 test_dataloader = dict(

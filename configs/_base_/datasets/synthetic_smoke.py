@@ -8,18 +8,12 @@
 _base_ = ['./smoke5k.py']
 data_root = 'data/synthetic_smoke'
 crop_size = (256, 256)
-train_pipeline = [
-    dict(type='LoadSmokeImageFromFile'),
-    dict(type='LoadSmokeAnnotations'),
-    dict(
-        type='RandomResize',
-        scale=(256, 256),
-        ratio_range=(0.75, 1.5),
-        keep_ratio=True),
-    dict(type='RandomCrop', crop_size=crop_size),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PackSegInputs')
-]
+# The common training pipeline at 256x256 with a narrower resize range
+# (0.75-1.5), plain random crops and no photometric distortion.
+train_pipeline = _base_.train_pipeline
+train_pipeline[2].update(scale=crop_size, ratio_range=(0.75, 1.5))
+train_pipeline[3] = dict(type='RandomCrop', crop_size=crop_size)
+del train_pipeline[5]  # PhotoMetricDistortion
 # Test at 256x256 (aspect ratio kept); `--tta` at 0.75, 1 and 1.25 times it.
 test_scale = (256, 256)
 test_pipeline = _base_.test_pipeline

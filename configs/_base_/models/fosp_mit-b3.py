@@ -5,27 +5,15 @@
 #                      decomposes I = a*S + (1-a)*B
 #   DomainFusionHead   coarse-to-fine fusion + 6-term deep supervision
 # One sigmoid output channel (num_classes=2, out_channels=1) thresholded at
-# 0.4 as in the released config. BN instead of SyncBN so that the model also
-# runs in one process. ImageNet weights for the MiT backbone are loaded with
-# `init_cfg` in the derived configs; to train offline without them use
+# 0.4 as in the released config; BN, SmokeDataPreProcessor, the prior init
+# of the classifier and the binary cross-entropy come from
+# smoke_binary_common.py. ImageNet weights for the MiT backbone are loaded
+# with `init_cfg` in the derived configs; to train offline without them use
 #   --cfg-options model.backbone.init_cfg=None
 # Every FoSp config sets its own val/test threshold to 0.4 as well.
-norm_cfg = dict(type='BN', requires_grad=True)
-# `conv_seg` starts at the smoke prior P(smoke) = 0.05 (bias log(0.05/0.95)):
-# with MMSeg's default (weights N(0, 0.01), bias 0), ReLU features and
-# ~5% smoke pixels, a one-channel head can settle with all-negative
-# weights and never predict above sigmoid(bias) < 0.5 (docs/models.md).
-smoke_prior_init = dict(type='Normal', std=0.01, bias=-2.944, override=dict(name='conv_seg'))
-data_preprocessor = dict(
-    type='SmokeDataPreProcessor',
-    mean=[123.675, 116.28, 103.53],
-    std=[58.395, 57.12, 57.375],
-    bgr_to_rgb=True,
-    pad_val=0,
-    seg_pad_val=255)
+_base_ = ['./smoke_binary_common.py']
 model = dict(
     type='FoSpEncoderDecoder',
-    data_preprocessor=data_preprocessor,
     pretrained=None,
     backbone=dict(
         type='MixVisionTransformer',
@@ -72,13 +60,4 @@ model = dict(
         focus_loss_weight=0.1,
         side_loss_weights=[0.1, 0.1, 0.1, 0.1],
         dropout_ratio=0.1,
-        num_classes=2,
-        out_channels=1,
-        threshold=0.4,
-        norm_cfg=norm_cfg,
-        align_corners=False,
-        init_cfg=smoke_prior_init,
-        loss_decode=dict(
-            type='CrossEntropyLoss', use_sigmoid=True, loss_weight=1.0)),
-    train_cfg=dict(),
-    test_cfg=dict(mode='whole'))
+        threshold=0.4))

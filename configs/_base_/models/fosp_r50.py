@@ -6,7 +6,6 @@
 # without them use
 #   --cfg-options model.pretrained=None
 _base_ = ['./fosp_mit-b3.py']  # everything but the backbone
-norm_cfg = dict(type='BN', requires_grad=True)
 model = dict(
     pretrained='open-mmlab://resnet50_v1c',
     backbone=dict(
@@ -17,7 +16,7 @@ model = dict(
         out_indices=(0, 1, 2, 3),
         dilations=(1, 1, 1, 1),
         strides=(1, 2, 2, 2),
-        norm_cfg=norm_cfg,
+        norm_cfg=_base_.norm_cfg,
         norm_eval=False,
         style='pytorch',
         contract_dilation=True),

@@ -6,28 +6,17 @@
 #   + 0.3 * transmission coherence loss (Eq. 7-9)
 #   + 0.01 * uncertainty-calibrated entropy loss (Eq. 10),
 # plus L_un (Eq. 6) for g_gamma against B = 10 MC samples per step.
-# One sigmoid output channel with an explicit threshold; BN (one process).
+# One sigmoid output channel with an explicit threshold, BN (one process),
+# SmokeDataPreProcessor and the prior init: smoke_binary_common.py.
 # The paper initialises ResNet-50 with ImageNet classification weights:
 # they are loaded the standard way from `torchvision://resnet50`. To train
 # offline, download them once and point to the file with
 #   --cfg-options model.backbone.init_cfg.checkpoint=/path/resnet50.pth
 # or train from scratch with --cfg-options model.backbone.init_cfg=None
-norm_cfg = dict(type='BN', requires_grad=True)
-# `conv_seg` starts at the smoke prior P(smoke) = 0.05 (bias log(0.05/0.95)):
-# with MMSeg's default (weights N(0, 0.01), bias 0), ReLU features and
-# ~5% smoke pixels, a one-channel head can settle with all-negative
-# weights and never predict above sigmoid(bias) < 0.5 (docs/models.md).
-smoke_prior_init = dict(type='Normal', std=0.01, bias=-2.944, override=dict(name='conv_seg'))
-data_preprocessor = dict(
-    type='SmokeDataPreProcessor',
-    mean=[123.675, 116.28, 103.53],
-    std=[58.395, 57.12, 57.375],
-    bgr_to_rgb=True,
-    pad_val=0,
-    seg_pad_val=255)
+_base_ = ['./smoke_binary_common.py']
+norm_cfg = _base_.norm_cfg
 model = dict(
     type='BVMEncoderDecoder',
-    data_preprocessor=data_preprocessor,
     backbone=dict(
         type='ResNet',
         depth=50,
@@ -50,13 +39,8 @@ model = dict(
         dense_aspp_dilations=(3, 6, 12, 18, 24),
         kl_weight=1.0,
         dropout_ratio=0.0,
-        num_classes=2,
-        out_channels=1,
-        threshold=0.5,
-        norm_cfg=norm_cfg,
-        align_corners=False,
-        init_cfg=smoke_prior_init,
-        loss_decode=dict(type='StructureLoss', loss_weight=1.0)),
+        loss_decode=dict(_delete_=True, type='StructureLoss',
+                         loss_weight=1.0)),
     uncertainty_net=dict(
         type='UncertaintyEstimationNet', channels=64, norm_cfg=norm_cfg),
     train_mc_samples=10,
@@ -72,7 +56,6 @@ model = dict(
         dict(type='UncertaintyCalibratedEntropyLoss', loss_weight=0.01)
     ],
     transmission_cfg=dict(kernel_size=15, omega=0.95, top_ratio=0.001),
-    train_cfg=dict(),
     # uncertainty: 'sampling_free' (one pass + g_gamma), 'mc' (reference
     # maps from mc_samples passes) or 'none'.
-    test_cfg=dict(mode='whole', uncertainty='sampling_free', mc_samples=10))
+    test_cfg=dict(uncertainty='sampling_free', mc_samples=10))

@@ -9,13 +9,14 @@ from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.models.segmentors.encoder_decoder import EncoderDecoder
 from mmseg.models.utils import resize
 from mmseg.registry import MODELS
-from mmseg.utils import (ConfigType, OptConfigType, OptMultiConfig,
-                         OptSampleList, SampleList, add_prefix)
+from mmseg.utils import (ConfigType, OptConfigType, OptSampleList, SampleList,
+                         add_prefix)
 from torch import Tensor, nn
 
 from ..data_preprocessors import IMAGE_FIELD
 from ..losses.accuracy import fix_binary_acc_seg
 from ..losses.binary_dice_loss import check_one_channel_losses
+from ...utils.metainfo import whole_image_meta
 from ..utils.image_ops import restore_to_original
 
 Maps = Dict[str, Tensor]
@@ -84,10 +85,13 @@ class SmokeEncoderDecoder(EncoderDecoder):
     it can be used as a plain segmentor too.
 
     Args:
-        backbone, decode_head, neck, auxiliary_head, train_cfg, test_cfg,
-        data_preprocessor, pretrained, init_cfg: As in
-            :class:`mmseg.models.segmentors.EncoderDecoder`; ``test_cfg``
-            defaults to ``dict(mode='whole')``.
+        backbone (dict): Backbone config.
+        decode_head (dict): Decode head config.
+        test_cfg (dict, optional): Testing config; defaults to
+            ``dict(mode='whole')``.
+        **kwargs: The other :class:`mmseg.models.segmentors.EncoderDecoder`
+            arguments (``neck``, ``auxiliary_head``, ``train_cfg``,
+            ``data_preprocessor``, ``pretrained``, ``init_cfg``).
     """
 
     #: Whether inference needs the RGB image (set by subclasses).
@@ -96,24 +100,14 @@ class SmokeEncoderDecoder(EncoderDecoder):
     def __init__(self,
                  backbone: ConfigType,
                  decode_head: ConfigType,
-                 neck: OptConfigType = None,
-                 auxiliary_head: OptConfigType = None,
-                 train_cfg: OptConfigType = None,
                  test_cfg: OptConfigType = None,
-                 data_preprocessor: OptConfigType = None,
-                 pretrained: Optional[str] = None,
-                 init_cfg: OptMultiConfig = None) -> None:
+                 **kwargs) -> None:
         super().__init__(
             backbone=backbone,
             decode_head=decode_head,
-            neck=neck,
-            auxiliary_head=auxiliary_head,
-            train_cfg=train_cfg,
             test_cfg=ConfigDict(
                 test_cfg if test_cfg is not None else dict(mode='whole')),
-            data_preprocessor=data_preprocessor,
-            pretrained=pretrained,
-            init_cfg=init_cfg)
+            **kwargs)
         check_one_channel_losses(self)
         self.check_test_cfg()
 
@@ -286,14 +280,7 @@ class SmokeEncoderDecoder(EncoderDecoder):
     def _metas(inputs: Tensor, data_samples: OptSampleList) -> List[dict]:
         if data_samples is not None:
             return [sample.metainfo for sample in data_samples]
-        shape = inputs.shape[2:]
-        return [
-            dict(
-                ori_shape=shape,
-                img_shape=shape,
-                pad_shape=shape,
-                padding_size=[0, 0, 0, 0])
-        ] * inputs.shape[0]
+        return [whole_image_meta(inputs.shape[2:])] * inputs.shape[0]
 
     def predict(self,
                 inputs: Tensor,
