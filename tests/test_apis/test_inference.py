@@ -36,12 +36,7 @@ SMOKE_META = dict(
     classes=('background', 'smoke'), palette=[[0, 0, 0], [255, 96, 0]])
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('one_thread')
 
 
 @pytest.fixture(scope='module')

@@ -21,14 +21,7 @@ REPO = Path(__file__).resolve().parents[2]
 MIXING = REPO / 'configs' / 'mixing'
 SIZE = 64
 
-
-@pytest.fixture(autouse=True, scope='module')
-def _one_thread():
-    """Tiny convolutions run faster (and steadier) on one thread."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('one_thread')
 
 
 def _tiny_resnet(model: dict, dilated: bool) -> None:
@@ -90,6 +83,9 @@ class Case(NamedTuple):
 
 
 FOCUS_LOSSES = ['decode.loss_ce'] + [f'aux_{i}.loss_ce' for i in range(5)]
+# the parts of the two BVM models besides their decode heads
+BVM_PARTS = dict(
+    backbone='ResNetV1c', uncertainty_net='UncertaintyEstimationNet')
 CASES: Dict[str, Case] = {
     'segformer_mit-b0_focusneck_4xb2-40k_smoke5k-512x512':
     Case(
@@ -111,25 +107,18 @@ CASES: Dict[str, Case] = {
             auxiliary_head='FCNHead'), 'decode_head',
         ['decode.loss_ce', 'decode.loss_trans', 'aux.loss_ce']),
     'deeplabv3plus_r50-d8_transloss_4xb2-40k_smoke5k-512x512':
-    Case(
-        _shrink_deeplab_bvm, 'BVMEncoderDecoder',
-        dict(
-            backbone='ResNetV1c',
-            decode_head='DepthwiseSeparableASPPHead',
-            uncertainty_net='UncertaintyEstimationNet'), 'uncertainty_net', [
-                'decode.loss_ce', 'decode.loss_trans', 'decode.loss_cal_ent',
-                'uncertainty.loss_uncertainty', 'aux.loss_ce'
-            ]),
+    Case(_shrink_deeplab_bvm, 'BVMEncoderDecoder',
+         dict(BVM_PARTS, decode_head='DepthwiseSeparableASPPHead'),
+         'uncertainty_net', [
+             'decode.loss_ce', 'decode.loss_trans', 'decode.loss_cal_ent',
+             'uncertainty.loss_uncertainty', 'aux.loss_ce'
+         ]),
     'bvm_r50-v1c_4xb2-40k_smoke5k-512x512':
-    Case(
-        _shrink_bvm, 'BVMEncoderDecoder',
-        dict(
-            backbone='ResNetV1c',
-            decode_head='BVMHead',
-            uncertainty_net='UncertaintyEstimationNet'), 'decode_head', [
-                'decode.loss_structure', 'decode.loss_kl',
-                'uncertainty.loss_uncertainty'
-            ]),
+    Case(_shrink_bvm, 'BVMEncoderDecoder',
+         dict(BVM_PARTS, decode_head='BVMHead'), 'decode_head', [
+             'decode.loss_structure', 'decode.loss_kl',
+             'uncertainty.loss_uncertainty'
+         ]),
 }
 
 

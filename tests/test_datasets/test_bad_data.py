@@ -98,6 +98,22 @@ def _item_error(root: Path, stem: str, exc=ValueError):
     return str(err.value)
 
 
+def _emptied_file_error(tmp_path: Path, name: str) -> str:
+    """The error of item ``a0`` once ``test/<name>`` holds 0 bytes."""
+    root = _smoke5k(tmp_path / 'SMOKE5K')
+    (root / 'test' / name).write_bytes(b'')
+    return _item_error(root, 'a0')
+
+
+def _built_then_removed(tmp_path: Path, name: str):
+    """The SMOKE5K set, built (lazy_init=False: the check has run) before
+    ``test/<name>`` is deleted."""
+    root = _smoke5k(tmp_path / 'SMOKE5K')
+    ds = _build_smoke5k(root)
+    (root / 'test' / name).unlink()
+    return ds
+
+
 def _fetch(root: Path, stem: str) -> dict:
     ds = _build_smoke5k(root)
     idx = [Path(ds.get_data_info(i)['img_path']).stem
@@ -133,25 +149,19 @@ def test_non_image_file_with_image_name_is_refused(tmp_path):
 
 
 def test_zero_byte_image_is_refused(tmp_path):
-    root = _smoke5k(tmp_path / 'SMOKE5K')
-    (root / 'test' / 'img' / 'a0.jpg').write_bytes(b'')
-    msg = _item_error(root, 'a0')
+    msg = _emptied_file_error(tmp_path, 'img/a0.jpg')
     assert 'a0.jpg' in msg and 'image file is empty (0 bytes)' in msg
 
 
 def test_image_removed_after_build_is_named(tmp_path):
-    root = _smoke5k(tmp_path / 'SMOKE5K')
-    ds = _build_smoke5k(root)
-    (root / 'test' / 'img' / 'a0.jpg').unlink()
+    ds = _built_then_removed(tmp_path, 'img/a0.jpg')
     with pytest.raises(FileNotFoundError, match=r'a0\.jpg: image file not'):
         ds[0]
 
 
 # ------------------------------------------------------------- mask files
 def test_zero_byte_mask_is_refused(tmp_path):
-    root = _smoke5k(tmp_path / 'SMOKE5K')
-    (root / 'test' / 'gt' / 'a0.png').write_bytes(b'')
-    msg = _item_error(root, 'a0')
+    msg = _emptied_file_error(tmp_path, 'gt/a0.png')
     assert 'a0.png' in msg and 'mask file is empty (0 bytes)' in msg
 
 
@@ -172,9 +182,7 @@ def test_missing_mask_is_refused_when_the_dataset_is_built(tmp_path):
 
 
 def test_mask_removed_after_build_is_named(tmp_path):
-    root = _smoke5k(tmp_path / 'SMOKE5K')
-    ds = _build_smoke5k(root)  # lazy_init=False: the check has run
-    (root / 'test' / 'gt' / 'a0.png').unlink()
+    ds = _built_then_removed(tmp_path, 'gt/a0.png')
     with pytest.raises(FileNotFoundError, match=r'a0\.png: mask file not'):
         ds[0]
 

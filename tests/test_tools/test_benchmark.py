@@ -5,7 +5,6 @@ The end-to-end test runs two cheap suites at tiny sizes into a temporary
 folder; the figures themselves are meaningless at these sizes, only the
 format is checked.
 """
-import importlib.util
 import json
 import math
 import sys
@@ -18,17 +17,6 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / 'tools' / 'analysis_tools'))
 from benchmarks import core, datasets, report  # noqa: E402
 from benchmarks.suites import smoke5k, train_step, uncertainty  # noqa: E402
-
-
-@pytest.fixture(scope='module')
-def bench():
-    spec = importlib.util.spec_from_file_location(
-        'mmsmoke_benchmark_tool',
-        REPO / 'tools' / 'analysis_tools' / 'benchmark.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
 
 CTX = dict(device='CPU test', command='python benchmark.py --test')
 

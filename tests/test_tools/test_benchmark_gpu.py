@@ -5,7 +5,6 @@ On the CPU the suite runs at 64x64 with one light model, one or two steps:
 the figures mean nothing, the rows' form does. The tests named ``cuda``
 need a GPU (``tools/device/gpu_check.sh`` runs them on the lent machine).
 """
-import importlib.util
 import json
 import os
 import subprocess
@@ -25,16 +24,6 @@ SCRIPT = REPO / 'tools' / 'device' / 'gpu_check.sh'
 BASE_CONFIG = (
     REPO / 'configs/segformer/segformer_mit-b0_1xb4-800_synthetic-256x256.py')
 HAS_CUDA = torch.cuda.is_available()
-
-
-@pytest.fixture(scope='module')
-def bench():
-    spec = importlib.util.spec_from_file_location(
-        'mmsmoke_benchmark_tool_gpu',
-        REPO / 'tools' / 'analysis_tools' / 'benchmark.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _tiny_args(out_dir: Path, device: str, *extra) -> list:
@@ -224,18 +213,8 @@ def _write_tiny_config(path: Path, model: dict) -> Path:
     return path
 
 
-def _data_options(data_root: Path) -> list:
-    return [
-        f'train_dataloader.dataset.data_root={data_root}',
-        f'val_dataloader.dataset.data_root={data_root}',
-        f'test_dataloader.dataset.data_root={data_root}',
-        'train_dataloader.batch_size=2',
-        'train_dataloader.num_workers=0',
-        'train_dataloader.persistent_workers=False',
-        'val_dataloader.num_workers=0',
-        'val_dataloader.persistent_workers=False',
-        'test_dataloader.num_workers=0',
-        'test_dataloader.persistent_workers=False',
+def _data_options(loader_options, data_root: Path) -> list:
+    return loader_options(data_root) + [
         'train_cfg.max_iters=1',
         'train_cfg.val_interval=1',
         'default_hooks.checkpoint.interval=1',
@@ -244,7 +223,8 @@ def _data_options(data_root: Path) -> list:
 
 
 def test_channels_last_training_and_compiled_testing(tmp_path, tiny_synthetic,
-                                                     tiny_segmentor_cfg):
+                                                     tiny_segmentor_cfg,
+                                                     loader_options, run_tool):
     model = tiny_segmentor_cfg()
     # On the CPU, torch 2.15 corrupts memory in the channels_last backward of
     # a 1x1 stride-2 convolution from 8 to 16 channels (ResNetV1c's first
@@ -252,22 +232,18 @@ def test_channels_last_training_and_compiled_testing(tmp_path, tiny_synthetic,
     model['backbone']['type'] = 'ResNetV1d'
     model['data_preprocessor']['size'] = (256, 256)  # the config's crops
     config = _write_tiny_config(tmp_path / 'tiny.py', model)
-    env = dict(os.environ, OMP_NUM_THREADS='1')
+    options = _data_options(loader_options, tiny_synthetic)
     work = tmp_path / 'work'
-    train = subprocess.run([
-        sys.executable,
-        str(REPO / 'tools/train.py'),
-        str(config), '--work-dir',
-        str(work), '--channels-last', '--cfg-options',
-        *_data_options(tiny_synthetic)
-    ],
-                           cwd=REPO,
-                           env=env,
-                           capture_output=True,
-                           text=True,
-                           timeout=300)
+    train = run_tool(
+        'tools/train.py',
+        config,
+        '--work-dir',
+        work,
+        '--channels-last',
+        '--cfg-options',
+        *options,
+        output_tail=4000)
     out = train.stdout + train.stderr
-    assert train.returncode == 0, out[-4000:]
     assert 'ChannelsLastHook: model weights and input batches use the ' \
         'channels_last memory format' in out
     ckpt = torch.load(work / 'iter_1.pth', map_location='cpu')
@@ -277,21 +253,18 @@ def test_channels_last_training_and_compiled_testing(tmp_path, tiny_synthetic,
 
     # The checkpoint tests in a plain model, compiled (dynamo's cheap eager
     # backend here; tools/test.py --compile alone uses torch's default).
-    test = subprocess.run([
-        sys.executable,
-        str(REPO / 'tools/test.py'),
-        str(config),
-        str(work / 'iter_1.pth'), '--compile', '--work-dir',
-        str(tmp_path / 'test'), '--cfg-options', 'compile.backend=eager',
-        *_data_options(tiny_synthetic)
-    ],
-                          cwd=REPO,
-                          env=env,
-                          capture_output=True,
-                          text=True,
-                          timeout=300)
+    test = run_tool(
+        'tools/test.py',
+        config,
+        work / 'iter_1.pth',
+        '--compile',
+        '--work-dir',
+        tmp_path / 'test',
+        '--cfg-options',
+        'compile.backend=eager',
+        *options,
+        output_tail=4000)
     out = test.stdout + test.stderr
-    assert test.returncode == 0, out[-4000:]
     assert '--compile: torch.compile on backbone, decode_head' in out
     assert "{'backend': 'eager'}" in out
     metrics = sorted((tmp_path / 'test').glob('*/*.json'))

@@ -4,12 +4,8 @@ Random-initialised light models saved as checkpoints; the files written
 are checked against each other (masks, probability maps, tables).
 """
 import csv
-import importlib.util
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import cv2
@@ -22,30 +18,12 @@ SEGFORMER = REPO / ('configs/segformer/'
                     'segformer_mit-b0_1xb4-800_synthetic-256x256.py')
 TRANSBVM = REPO / ('configs/transbvm/'
                    'transbvm_mit-b0_1xb4-2k_synthetic-256x256.py')
-TINY_SEGFORMER = {
-    'model.backbone.embed_dims': 8,
-    'model.decode_head.in_channels': [8, 16, 40, 64],
-    'model.decode_head.channels': 16,
-}
-TINY_CLI = ['--cfg-options'] + [
-    f'{k}={v}'.replace(' ', '') for k, v in TINY_SEGFORMER.items()
-]
+pytestmark = pytest.mark.usefixtures('one_thread')
 
 
-def _load_tool():
-    spec = importlib.util.spec_from_file_location('infer_tool',
-                                                  REPO / 'tools/infer.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+@pytest.fixture
+def infer_tool(load_tool):
+    return load_tool('tools/infer.py', 'infer_tool')
 
 
 def _save_checkpoint(config, path, cfg_options=None):
@@ -56,10 +34,10 @@ def _save_checkpoint(config, path, cfg_options=None):
 
 
 @pytest.fixture(scope='module')
-def tiny_checkpoint(tmp_path_factory):
+def tiny_checkpoint(tmp_path_factory, tiny_segformer):
     return _save_checkpoint(SEGFORMER,
                             tmp_path_factory.mktemp('ckpt') / 'tiny.pth',
-                            TINY_SEGFORMER)
+                            tiny_segformer)
 
 
 def _read_csv(path):
@@ -68,7 +46,8 @@ def _read_csv(path):
 
 
 def test_folder_from_the_command_line(tmp_path, tiny_synthetic,
-                                      tiny_checkpoint):
+                                      tiny_checkpoint, tiny_segformer_options,
+                                      run_tool):
     folder = tmp_path / 'images'
     shutil.copytree(tiny_synthetic / 'test' / 'img', folder)
     (folder / 'cam2').mkdir()
@@ -77,20 +56,9 @@ def test_folder_from_the_command_line(tmp_path, tiny_synthetic,
     # sorted by path: the sub-folder comes first
     names = ['cam2/grey'] + sorted(p.stem for p in folder.glob('*.jpg'))
     out = tmp_path / 'out'
-    env = dict(os.environ, OMP_NUM_THREADS='1')
-    proc = subprocess.run([
-        sys.executable,
-        str(REPO / 'tools/infer.py'),
-        str(SEGFORMER), tiny_checkpoint,
-        str(folder), '--out-dir',
-        str(out), '--npy', '--min-area', '0.01', '--device', 'cpu', *TINY_CLI
-    ],
-                          cwd=REPO,
-                          env=env,
-                          capture_output=True,
-                          text=True,
-                          timeout=300)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    run_tool('tools/infer.py', SEGFORMER, tiny_checkpoint, folder, '--out-dir',
+             out, '--npy', '--min-area', '0.01', '--device', 'cpu',
+             '--cfg-options', *tiny_segformer_options)
 
     rows = _read_csv(out / 'frames.csv')
     assert [r['name'] for r in rows] == names
@@ -132,7 +100,8 @@ def _write_video(path, images, size=(80, 64), fps=10.0):
     writer.release()
 
 
-def test_video_with_alarm(tmp_path, tiny_synthetic, tiny_checkpoint):
+def test_video_with_alarm(tmp_path, tiny_synthetic, tiny_checkpoint,
+                          tiny_segformer_options, infer_tool):
     frames = [
         cv2.imread(str(p))
         for p in sorted((tiny_synthetic / 'test' / 'img').glob('*'))
@@ -140,16 +109,15 @@ def test_video_with_alarm(tmp_path, tiny_synthetic, tiny_checkpoint):
     video = tmp_path / 'clip.avi'
     _write_video(video, frames + frames[:1], fps=10.0)  # 9 frames
     out = tmp_path / 'out'
-    tool = _load_tool()
     # threshold 0: every frame has smoke somewhere (sigmoid > 0), so the
     # alarm rule alone decides: on at the 2nd processed frame.
-    assert tool.main([
+    assert infer_tool.main([
         str(SEGFORMER), tiny_checkpoint,
         str(video), '--out-dir',
         str(out), '--frame-stride', '2', '--max-frames', '4', '--threshold',
         '0.0', '--alarm-window', '3', '--alarm-on', '2', '--alarm-off', '0',
         '--outputs', 'mask', 'overlay', '--save-video', '--device', 'cpu',
-        *TINY_CLI
+        '--cfg-options', *tiny_segformer_options
     ]) == 0
     rows = _read_csv(out / 'frames.csv')
     assert [int(r['frame']) for r in rows] == [0, 2, 4, 6]
@@ -184,14 +152,14 @@ def test_video_with_alarm(tmp_path, tiny_synthetic, tiny_checkpoint):
     assert count == 4
 
 
-def test_uncertainty_maps_of_transbvm(tmp_path):
+def test_uncertainty_maps_of_transbvm(tmp_path, infer_tool):
     ckpt = _save_checkpoint(TRANSBVM, tmp_path / 'bvm.pth')
     image = tmp_path / 'smoke.png'
     cv2.imwrite(
         str(image),
         np.random.default_rng(0).integers(0, 256, (48, 60, 3), np.uint8))
     out = tmp_path / 'out'
-    assert _load_tool().main([
+    assert infer_tool.main([
         str(TRANSBVM), ckpt,
         str(image), '--out-dir',
         str(out), '--outputs', 'maps', '--device', 'cpu'
@@ -207,30 +175,30 @@ def test_uncertainty_maps_of_transbvm(tmp_path):
     assert 0.0 <= total <= 1.0 and parts == pytest.approx(total, abs=1e-5)
 
 
-def test_bad_inputs_fail_early(tmp_path):
-    tool = _load_tool()
+def test_bad_inputs_fail_early(tmp_path, infer_tool):
     (tmp_path / 'notes.txt').write_text('x')
     base = [str(SEGFORMER), 'missing.pth']
     with pytest.raises(ValueError, match=r'notes\.txt: unknown input type'):
-        tool.main(base + [str(tmp_path / 'notes.txt'), '--out-dir', 'o'])
+        infer_tool.main(base + [str(tmp_path / 'notes.txt'), '--out-dir', 'o'])
     with pytest.raises(FileNotFoundError, match='nothing.jpg: input not'):
-        tool.main(base + [str(tmp_path / 'nothing.jpg'), '--out-dir', 'o'])
+        infer_tool.main(base +
+                        [str(tmp_path / 'nothing.jpg'), '--out-dir', 'o'])
     (tmp_path / 'empty').mkdir()
     with pytest.raises(FileNotFoundError, match='empty: no images'):
-        tool.main(base + [str(tmp_path / 'empty'), '--out-dir', 'o'])
+        infer_tool.main(base + [str(tmp_path / 'empty'), '--out-dir', 'o'])
     (tmp_path / 'dup').mkdir()
     for suffix in ('.jpg', '.png'):
         cv2.imwrite(
             str(tmp_path / 'dup' / f'a{suffix}'), np.zeros((4, 4, 3),
                                                            np.uint8))
     with pytest.raises(ValueError, match='would write the same outputs'):
-        tool.main(base + [str(tmp_path / 'dup'), '--out-dir', 'o'])
+        infer_tool.main(base + [str(tmp_path / 'dup'), '--out-dir', 'o'])
     with pytest.raises(ValueError, match='SmokeAlarm: off_count'):
-        tool.main(base + [
+        infer_tool.main(base + [
             str(tmp_path / 'dup'), '--out-dir', 'o', '--sequence',
             '--alarm-on', '2', '--alarm-off', '2'
         ])
     bad_video = tmp_path / 'broken.mp4'
     bad_video.write_bytes(b'not a video')
     with pytest.raises(ValueError, match='broken.mp4: cannot open video'):
-        tool.main(base + [str(bad_video), '--out-dir', 'o'])
+        infer_tool.main(base + [str(bad_video), '--out-dir', 'o'])

@@ -34,13 +34,7 @@ TRANSBVM = (
     REPO / 'configs/transbvm/transbvm_mit-b0_1xb4-2k_synthetic-256x256.py')
 SIZE = 64
 
-
-@pytest.fixture(autouse=True, scope='module')
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('one_thread')
 
 
 def _env() -> dict:

@@ -56,24 +56,12 @@ class SigkillAfterCheckpointHook(Hook):
 '''
 
 
-def _options(data_root: Path) -> list:
-    return [
-        f'train_dataloader.dataset.data_root={data_root}',
-        f'val_dataloader.dataset.data_root={data_root}',
-        f'test_dataloader.dataset.data_root={data_root}',
-        'train_dataloader.batch_size=2',
-        'train_dataloader.num_workers=0',
-        'train_dataloader.persistent_workers=False',
-        'val_dataloader.num_workers=0',
-        'val_dataloader.persistent_workers=False',
-        'test_dataloader.num_workers=0',
-        'test_dataloader.persistent_workers=False',
+def _options(loader_options: list, tiny_segformer_options: list) -> list:
+    """The tiny SegFormer on 64x64 crops, checkpoints every 2 iterations."""
+    return loader_options + tiny_segformer_options + [
         'model.data_preprocessor.size=(64,64)',
         'train_dataloader.dataset.pipeline.2.scale=(64,64)',
         'train_dataloader.dataset.pipeline.3.crop_size=(64,64)',
-        'model.backbone.embed_dims=8',
-        'model.decode_head.in_channels=[8,16,40,64]',
-        'model.decode_head.channels=16',
         'model.decode_head.dropout_ratio=0.1',
         f'train_cfg.max_iters={MAX_ITERS}',
         f'train_cfg.val_interval={MAX_ITERS + 1}',
@@ -97,13 +85,13 @@ def _env(extra_path: Path) -> dict:
     return env
 
 
-def _train(config: Path, work: Path, data_root: Path, env: dict,
+def _train(config: Path, work: Path, options: list, env: dict,
            *extra) -> subprocess.Popen:
     return subprocess.Popen([
         sys.executable,
         str(REPO / 'tools/train.py'),
         str(config), '--work-dir',
-        str(work), *extra, '--cfg-options', *_options(data_root)
+        str(work), *extra, '--cfg-options', *options
     ],
                             stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT,
@@ -116,7 +104,9 @@ def _load(path: Path) -> dict:
     return torch.load(path, map_location='cpu', weights_only=True)
 
 
-def test_sigkilled_run_resumes_to_identical_weights(tmp_path, tiny_synthetic):
+def test_sigkilled_run_resumes_to_identical_weights(tmp_path, tiny_synthetic,
+                                                    loader_options,
+                                                    tiny_segformer_options):
     plugins = tmp_path / 'plugins'
     plugins.mkdir()
     (plugins / 'sigkill_hook_for_tests.py').write_text(KILL_HOOK)
@@ -139,10 +129,11 @@ def test_sigkilled_run_resumes_to_identical_weights(tmp_path, tiny_synthetic):
         ]
     '''))
     env = _env(plugins)
+    options = _options(loader_options(tiny_synthetic), tiny_segformer_options)
     ref_dir, run_dir = tmp_path / 'reference', tmp_path / 'interrupted'
     # The reference and the doomed run are independent: run them together.
-    ref = _train(config, ref_dir, tiny_synthetic, env)
-    doomed = _train(killing, run_dir, tiny_synthetic, env)
+    ref = _train(config, ref_dir, options, env)
+    doomed = _train(killing, run_dir, options, env)
     ref_out, _ = ref.communicate(timeout=300)
     doomed_out, _ = doomed.communicate(timeout=300)
     assert ref.returncode == 0, ref_out[-4000:]
@@ -152,7 +143,7 @@ def test_sigkilled_run_resumes_to_identical_weights(tmp_path, tiny_synthetic):
         'last_checkpoint').read_text().strip().endswith(f'iter_{KILL_AT}.pth')
     assert not (run_dir / f'iter_{KILL_AT + 2}.pth').exists()
 
-    resumed = _train(config, run_dir, tiny_synthetic, env, '--resume')
+    resumed = _train(config, run_dir, options, env, '--resume')
     out, _ = resumed.communicate(timeout=300)
     assert resumed.returncode == 0, out[-4000:]
     assert f'resumed epoch: 0, iter: {KILL_AT}' in out

@@ -20,20 +20,9 @@ CONFIG = REPO / 'configs/segformer/segformer_mit-b0_1xb4-800_synthetic-256x256.p
 MAX_ITERS = 40
 
 
-def _tiny_options(data_root: Path) -> list:
-    return [
-        f'train_dataloader.dataset.data_root={data_root}',
-        f'val_dataloader.dataset.data_root={data_root}',
-        f'test_dataloader.dataset.data_root={data_root}',
-        'train_dataloader.batch_size=2', 'train_dataloader.num_workers=0',
-        'train_dataloader.persistent_workers=False',
-        'val_dataloader.num_workers=0',
-        'val_dataloader.persistent_workers=False',
-        'test_dataloader.num_workers=0',
-        'test_dataloader.persistent_workers=False',
-        'model.backbone.embed_dims=8',
-        'model.decode_head.in_channels=[8,16,40,64]',
-        'model.decode_head.channels=16',
+def _tiny_options(loader_options: list,
+                  tiny_segformer_options: list) -> list:
+    return loader_options + tiny_segformer_options + [
         f'train_cfg.max_iters={MAX_ITERS}',
         f'train_cfg.val_interval={MAX_ITERS}',
         'default_hooks.checkpoint.interval=2',
@@ -43,10 +32,9 @@ def _tiny_options(data_root: Path) -> list:
     ]
 
 
-def _train_cmd(work_dir: Path, data_root: Path, *extra) -> list:
+def _train_cmd(work_dir: Path, options: list, *extra) -> list:
     return [sys.executable, str(REPO / 'tools/train.py'), str(CONFIG),
-            '--work-dir', str(work_dir), *extra, '--cfg-options',
-            *_tiny_options(data_root)]
+            '--work-dir', str(work_dir), *extra, '--cfg-options', *options]
 
 
 def _env():
@@ -57,11 +45,25 @@ def _env():
     return env
 
 
-def test_train_interrupt_resume_and_test(tmp_path, tiny_synthetic):
+def _test_metrics(run_tool, config, checkpoint, work_dir, options, *extra):
+    """Run tools/test.py; the metrics it wrote into ``work_dir``."""
+    run = run_tool('tools/test.py', config, checkpoint, '--work-dir',
+                   work_dir, *extra, '--cfg-options', *options, env=_env(),
+                   output_tail=4000, timeout=None)
+    metrics_files = sorted(work_dir.glob('*/*.json'))
+    assert metrics_files, (run.stdout + run.stderr)[-2000:]
+    return json.loads(metrics_files[-1].read_text())
+
+
+def test_train_interrupt_resume_and_test(tmp_path, tiny_synthetic,
+                                         loader_options,
+                                         tiny_segformer_options, run_tool):
     work = tmp_path / 'work'
+    options = _tiny_options(
+        loader_options(tiny_synthetic), tiny_segformer_options)
     log1 = open(tmp_path / 'run1.log', 'w')
     proc = subprocess.Popen(
-        _train_cmd(work, tiny_synthetic), stdout=log1,
+        _train_cmd(work, options), stdout=log1,
         stderr=subprocess.STDOUT, env=_env(), cwd=REPO)
     deadline = time.time() + 300
     while not (work / 'iter_4.pth').exists():
@@ -79,7 +81,7 @@ def test_train_interrupt_resume_and_test(tmp_path, tiny_synthetic):
     assert 2 <= interrupted_at < MAX_ITERS, 'the run was not interrupted'
 
     run2 = subprocess.run(
-        _train_cmd(work, tiny_synthetic, '--resume'),
+        _train_cmd(work, options, '--resume'),
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         env=_env(), cwd=REPO)
     assert run2.returncode == 0, run2.stdout[-4000:]
@@ -96,17 +98,9 @@ def test_train_interrupt_resume_and_test(tmp_path, tiny_synthetic):
     dumped = work / CONFIG.name
     assert 'resume = True' in dumped.read_text()
     out = tmp_path / 'pred'
-    run3 = subprocess.run(
-        [sys.executable, str(REPO / 'tools/test.py'), str(dumped),
-         str(final), '--work-dir', str(tmp_path / 'test'), '--out',
-         str(out), '--show-dir', str(tmp_path / 'vis'), '--cfg-options',
-         *_tiny_options(tiny_synthetic)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        env=_env(), cwd=REPO)
-    assert run3.returncode == 0, run3.stdout[-4000:]
-    metrics_files = sorted((tmp_path / 'test').glob('*/*.json'))
-    assert metrics_files, run3.stdout[-2000:]
-    metrics = json.loads(metrics_files[-1].read_text())
+    metrics = _test_metrics(run_tool, dumped, final, tmp_path / 'test',
+                            options, '--out', out, '--show-dir',
+                            tmp_path / 'vis')
     for key in ('Fbeta_max', 'Fbeta_adp', 'MAE', 'Smeasure', 'mF1_img',
                 'mIoU_img', 'IoU', 'F1', 'ECE', 'false_alarm_rate'):
         assert key in metrics, key
@@ -117,17 +111,9 @@ def test_train_interrupt_resume_and_test(tmp_path, tiny_synthetic):
 
     # --tta: three scales x two flips per image, merged by SmokeTTAModel
     tta_out = tmp_path / 'pred_tta'
-    run4 = subprocess.run(
-        [sys.executable, str(REPO / 'tools/test.py'), str(CONFIG),
-         str(final), '--tta', '--work-dir', str(tmp_path / 'test_tta'),
-         '--out', str(tta_out), '--cfg-options',
-         *_tiny_options(tiny_synthetic)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        env=_env(), cwd=REPO)
-    assert run4.returncode == 0, run4.stdout[-4000:]
-    tta_files = sorted((tmp_path / 'test_tta').glob('*/*.json'))
-    assert tta_files, run4.stdout[-2000:]
-    tta_metrics = json.loads(tta_files[-1].read_text())
+    tta_metrics = _test_metrics(run_tool, CONFIG, final,
+                                tmp_path / 'test_tta', options, '--tta',
+                                '--out', tta_out)
     assert 0.0 <= tta_metrics['Fbeta_max'] <= 1.0
     assert 0.0 <= tta_metrics['ECE'] <= 1.0
     assert sorted(p.stem

@@ -18,29 +18,23 @@ def test_mmcv_too_new_is_reported(monkeypatch):
         stack_check.check_stack()
 
 
-def test_mmcv_without_ops_is_reported(monkeypatch):
+@pytest.mark.parametrize(
+    'module,error,message', [
+        ('mmcv._ext', ModuleNotFoundError("No module named 'mmcv._ext'"),
+         'no compiled ops.*MMCV_WITH_OPS=1'),
+        ('torchvision',
+         ImportError('libc10_cuda.so: cannot open shared object'),
+         'torchvision is missing or does not load'),
+    ],
+    ids=['mmcv_without_ops', 'missing_torchvision'])
+def test_failing_import_is_reported(monkeypatch, module, error, message):
     real_import = importlib.import_module
 
     def fake_import(name, *args, **kwargs):
-        if name == 'mmcv._ext':
-            raise ModuleNotFoundError("No module named 'mmcv._ext'")
+        if name == module:
+            raise error
         return real_import(name, *args, **kwargs)
 
     monkeypatch.setattr(stack_check.importlib, 'import_module', fake_import)
-    with pytest.raises(stack_check.StackError,
-                       match='no compiled ops.*MMCV_WITH_OPS=1'):
-        stack_check.check_stack()
-
-
-def test_missing_torchvision_is_reported(monkeypatch):
-    real_import = importlib.import_module
-
-    def fake_import(name, *args, **kwargs):
-        if name == 'torchvision':
-            raise ImportError('libc10_cuda.so: cannot open shared object')
-        return real_import(name, *args, **kwargs)
-
-    monkeypatch.setattr(stack_check.importlib, 'import_module', fake_import)
-    with pytest.raises(stack_check.StackError,
-                       match='torchvision is missing or does not load'):
+    with pytest.raises(stack_check.StackError, match=message):
         stack_check.check_stack()

@@ -1,8 +1,6 @@
 """SmokeLocalVisualizer: panels, visual backends, config and test tool."""
 import glob
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import cv2
@@ -146,24 +144,12 @@ def test_drawing_helpers():
     assert grid.shape == (9, 9, 3) and grid[4, 0].tolist() == [255] * 3
 
 
-#: A tiny SegFormer (as in tests/test_tools) for a fast tools/test.py run.
-TINY_MODEL = {
-    'model.backbone.embed_dims': 8,
-    'model.decode_head.in_channels': [8, 16, 40, 64],
-    'model.decode_head.channels': 16,
-}
-
-
-def _tiny_options(data_root):
-    return [
-        f'test_dataloader.dataset.data_root={data_root}',
-        'test_dataloader.num_workers=0',
-        'test_dataloader.persistent_workers=False',
-    ] + [f'{k}={v}'.replace(' ', '') for k, v in TINY_MODEL.items()]
-
-
-def test_test_tool_show_dir_with_the_smoke_visualizer(tmp_path,
-                                                      tiny_synthetic):
+# A tiny SegFormer (as in tests/test_tools) for a fast tools/test.py run.
+def test_test_tool_show_dir_with_the_smoke_visualizer(tmp_path, tiny_synthetic,
+                                                      tiny_segformer,
+                                                      tiny_segformer_options,
+                                                      loader_options,
+                                                      run_tool):
     """tools/test.py --show-dir draws with a config inheriting the snippet.
     """
     from mmsmoke.apis import init_model
@@ -176,25 +162,13 @@ def test_test_tool_show_dir_with_the_smoke_visualizer(tmp_path,
         "model = dict(data_preprocessor=dict(size=(256, 256)),\n"
         "             pretrained=None, backbone=dict(init_cfg=None))\n".format(
             REPO / 'configs'))
-    options = _tiny_options(tiny_synthetic)
-    model = init_model(str(config), None, 'cpu', cfg_options=TINY_MODEL)
+    model = init_model(str(config), None, 'cpu', cfg_options=tiny_segformer)
     torch.save(dict(state_dict=model.state_dict()), tmp_path / 'ckpt.pth')
     show_dir = tmp_path / 'show'
-    env = dict(os.environ, OMP_NUM_THREADS='1')
-    proc = subprocess.run([
-        sys.executable,
-        str(REPO / 'tools/test.py'),
-        str(config),
-        str(tmp_path / 'ckpt.pth'), '--work-dir',
-        str(tmp_path / 'work'), '--show-dir',
-        str(show_dir), '--cfg-options', *options
-    ],
-                          cwd=REPO,
-                          env=env,
-                          capture_output=True,
-                          text=True,
-                          timeout=300)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    run_tool('tools/test.py', config, tmp_path / 'ckpt.pth', '--work-dir',
+             tmp_path / 'work', '--show-dir', show_dir, '--cfg-options',
+             *loader_options(tiny_synthetic,
+                             splits=('test', )), *tiny_segformer_options)
     drawn = sorted(glob.glob(str(show_dir / '**' / '*.png'), recursive=True))
     assert len(drawn) == 8, drawn  # one drawing per test image
     # ground truth, prediction and probability panels side by side

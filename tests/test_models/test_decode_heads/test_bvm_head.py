@@ -2,41 +2,29 @@ import math
 
 import pytest
 import torch
-from mmengine.structures import PixelData
+from mmseg.registry import MODELS
 
-from mmseg.structures import SegDataSample
 from mmsmoke.models.decode_heads.bvm_head import (
     BVMHead, LatentEncoder, gaussian_kl_to_standard_normal)
 from mmsmoke.models.layers import DenseASPP
 from mmsmoke.models.losses.structure_loss import StructureLoss  # noqa: F401
 
-
-@pytest.fixture(autouse=True, scope='module')
-def _one_thread():
-    """Tiny convolutions run faster (and steadier) on one thread."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 IN_CHANNELS = [8, 16, 24, 32]
+pytestmark = pytest.mark.usefixtures('one_thread')
 
 
-def _head(**kwargs):
-    cfg = dict(
-        in_channels=IN_CHANNELS,
-        in_index=[0, 1, 2, 3],
-        channels=8,
-        latent_dim=8,
-        latent_channels=4,
-        num_classes=2,
-        out_channels=1,
-        threshold=0.5,
-        norm_cfg=dict(type='BN'),
-        loss_decode=dict(type='StructureLoss'))
-    cfg.update(kwargs)
-    return BVMHead(**cfg)
+@pytest.fixture(scope='module')
+def bvm_head(shipped_model):
+    """The head of configs/_base_/models/transbvm_r50.py at tiny widths;
+    keyword arguments replace its fields."""
+
+    def build(**kwargs):
+        cfg = shipped_model('_base_/models/transbvm_r50.py')['decode_head']
+        cfg.update(in_channels=IN_CHANNELS, channels=8, latent_channels=4)
+        cfg.update(kwargs)
+        return MODELS.build(cfg)
+
+    return build
 
 
 def _feats(n, size):
@@ -46,25 +34,15 @@ def _feats(n, size):
     ]
 
 
-def _samples(n, size):
-    samples = []
-    for _ in range(n):
-        sample = SegDataSample()
-        sample.gt_sem_seg = PixelData(
-            data=torch.randint(0, 2, (1, size, size)))
-        samples.append(sample)
-    return samples
-
-
-def test_output_shape_any_input_size():
-    head = _head().eval()
+def test_output_shape_any_input_size(bvm_head):
+    head = bvm_head().eval()
     for size in (64, 96):
         mu, _ = head.infer_latent(torch.randn(2, 3, size, size))
         out = head(_feats(2, size), z=mu)
         assert out.shape == (2, 1, size // 4, size // 4)
 
 
-def test_kl_known_values():
+def test_kl_known_values(bvm_head):
     mu = torch.tensor([[1.0, 0.0]])
     logvar = torch.tensor([[0.0, math.log(2.0)]])
     expected = 0.5 * (1 + 1 - 0 - 1) + 0.5 * (0 + 2 - math.log(2.0) - 1)
@@ -76,7 +54,7 @@ def test_kl_known_values():
     # the optimum.
     assert gaussian_kl_to_standard_normal(torch.zeros(1, 8),
                                           torch.ones(1, 8)).item() > 0
-    head = _head(kl_weight=0.5)
+    head = bvm_head(kl_weight=0.5)
     assert head.loss_kl(mu, logvar).item() == pytest.approx(
         0.5 * expected, rel=1e-6)
 
@@ -97,9 +75,9 @@ def test_reparameterisation_statistics():
     assert mu.grad is not None and logvar.grad is not None
 
 
-def test_latent_samples_differ_the_posterior_mean_does_not():
+def test_latent_samples_differ_the_posterior_mean_does_not(bvm_head):
     torch.manual_seed(1)
-    head = _head().eval()
+    head = bvm_head().eval()
     feats, image = _feats(2, 64), torch.randn(2, 3, 64, 64)
     mu, logvar = head.infer_latent(image)
     a = head(feats, z=head.reparameterize(mu, logvar))
@@ -113,23 +91,23 @@ def test_latent_samples_differ_the_posterior_mean_does_not():
     assert not torch.allclose(head(feats, z=z), head(feats, z=z))
 
 
-def test_loss_items_and_no_unused_parameters():
+def test_loss_items_and_no_unused_parameters(bvm_head, seg_sample):
     torch.manual_seed(2)
-    head = _head().train()
+    head = bvm_head().train()
     mu, logvar = head.infer_latent(torch.randn(2, 3, 64, 64))
     logits = head(_feats(2, 64), z=head.reparameterize(mu, logvar))
-    losses = head.loss_by_feat(logits, _samples(2, 64))
+    samples = [seg_sample(torch.randint(0, 2, (1, 64, 64))) for _ in range(2)]
+    losses = head.loss_by_feat(logits, samples)
     assert set(losses) >= {'loss_structure'}
     (losses['loss_structure'] + head.loss_kl(mu, logvar)).backward()
     unused = [n for n, p in head.named_parameters() if p.grad is None]
     assert unused == []
 
 
-def test_predict_resizes_like_stock_head():
-    head = _head().eval()
+def test_predict_resizes_like_stock_head(bvm_head):
+    head = bvm_head().eval()
     metas = [dict(img_shape=(64, 64), pad_shape=(64, 64))] * 2
-    out = head.predict_by_feat(head(_feats(2, 64), z=torch.zeros(2, 8)),
-                               metas)
+    out = head.predict_by_feat(head(_feats(2, 64), z=torch.zeros(2, 8)), metas)
     assert out.shape == (2, 1, 64, 64)
 
 
@@ -146,8 +124,8 @@ def test_blocks():
     assert aspp(torch.randn(1, 16, 10, 10)).shape == (1, 8, 10, 10)
 
 
-def test_errors():
-    head = _head()
+def test_errors(bvm_head):
+    head = bvm_head()
     with pytest.raises(ValueError, match='input image'):
         head.infer_latent(None)
     with pytest.raises(ValueError, match='BVMEncoderDecoder'):
@@ -155,4 +133,4 @@ def test_errors():
     with pytest.raises(ValueError, match='z must have shape'):
         head(_feats(1, 64), z=torch.zeros(1, 3))
     with pytest.raises(ValueError, match='four feature levels'):
-        _head(in_channels=[8, 16, 24], in_index=[0, 1, 2])
+        bvm_head(in_channels=[8, 16, 24], in_index=[0, 1, 2])

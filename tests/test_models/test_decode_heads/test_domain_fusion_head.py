@@ -2,9 +2,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 from mmengine.config import ConfigDict
-from mmengine.structures import PixelData
 from mmseg.registry import MODELS
-from mmseg.structures import SegDataSample
 from mmseg.utils import register_all_modules
 
 from mmsmoke.models.decode_heads.domain_fusion_head import DomainFusionHead
@@ -15,22 +13,17 @@ register_all_modules(init_default_scope=True)
 CHANNELS = [8, 16, 32, 64]
 
 
-def _samples(n, size):
-    samples = []
-    for _ in range(n):
-        sample = SegDataSample()
-        sample.set_metainfo(
-            dict(
-                ori_shape=size,
-                img_shape=size,
-                pad_shape=size,
-                padding_size=[0, 0, 0, 0]))
-        gt = torch.zeros(1, *size, dtype=torch.long)
-        gt[:, size[0] // 4:size[0] // 2, size[1] // 4:size[1] // 2] = 1
-        gt[:, -1] = 255
-        sample.gt_sem_seg = PixelData(data=gt)
-        samples.append(sample)
-    return samples
+@pytest.fixture(scope='module')
+def fusion_samples(square_samples):
+    """Smoke-square samples whose last row is ignored (255)."""
+
+    def make(n, size):
+        samples = square_samples(n, size)
+        for sample in samples:
+            sample.gt_sem_seg.data[:, -1] = 255
+        return samples
+
+    return make
 
 
 def _inputs(size=64, n=2):
@@ -42,25 +35,47 @@ def _inputs(size=64, n=2):
     return FocusNeck(CHANNELS)(feats), torch.rand(n, 7, size, size)
 
 
-def _head(**kwargs):
-    cfg = dict(
-        type='DomainFusionHead',
-        in_channels=CHANNELS,
-        channels=8,
-        fusion_channels=(8, 8, 12, 16),
-        fg_in_channels=7,
-        fg_channels=(4, 4, 8, 8),
-        num_classes=2,
-        out_channels=1,
-        threshold=0.4,
-        norm_cfg=dict(type='BN', requires_grad=True),
-        loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=True))
-    cfg.update(kwargs)
-    return MODELS.build(cfg)
+@pytest.fixture(scope='module')
+def fusion_head_cfg(shipped_model):
+    """The head of configs/_base_/models/fosp_mit-b3.py at tiny widths, with
+    a 7-channel foreground; keyword arguments replace its fields."""
+
+    def make(**kwargs):
+        cfg = shipped_model('_base_/models/fosp_mit-b3.py')['decode_head']
+        cfg.update(
+            in_channels=CHANNELS,
+            channels=8,
+            fusion_channels=(8, 8, 12, 16),
+            fg_in_channels=7,
+            fg_channels=(4, 4, 8, 8))
+        cfg.update(kwargs)
+        return cfg
+
+    return make
 
 
-def test_forward_shape_and_release_fusion_channels():
-    head = _head(fusion_channels=(256, 512, 768, 1024), channels=256)
+@pytest.fixture(scope='module')
+def fusion_head(fusion_head_cfg):
+
+    def build(**kwargs):
+        return MODELS.build(fusion_head_cfg(**kwargs))
+
+    return build
+
+
+def _stock_encoder_decoder(backbone, **parts):
+    """A stock ``EncoderDecoder`` of ``backbone`` and ``parts``."""
+    return MODELS.build(
+        ConfigDict(
+            type='EncoderDecoder',
+            backbone=backbone,
+            train_cfg=dict(),
+            test_cfg=dict(mode='whole'),
+            **parts))
+
+
+def test_forward_shape_and_release_fusion_channels(fusion_head):
+    head = fusion_head(fusion_channels=(256, 512, 768, 1024), channels=256)
     assert isinstance(head, DomainFusionHead)
     # release widths: coarse conv 64+8 -> 256, ..., finest 8+4+768 -> 1024
     assert head.fusion_convs[0].conv.in_channels == 64 + 8
@@ -70,11 +85,11 @@ def test_forward_shape_and_release_fusion_channels():
     assert head(outs, foreground=fg).shape == (2, 1, 16, 16)
 
 
-def test_loss_has_six_weighted_terms():
+def test_loss_has_six_weighted_terms(fusion_samples, fusion_head):
     torch.manual_seed(0)
-    head = _head()
+    head = fusion_head()
     inputs, fg = _inputs()
-    samples = _samples(2, (64, 64))
+    samples = fusion_samples(2, (64, 64))
     losses = head.loss(inputs, samples, dict(), foreground=fg)
     assert set(losses) == {
         'loss_ce', 'loss_ce_focus', 'loss_ce_side0', 'loss_ce_side1',
@@ -107,13 +122,14 @@ def test_loss_has_six_weighted_terms():
     assert losses['acc_seg'].item() == pytest.approx(100 * acc.item())
 
 
-def test_custom_weights_and_no_unused_parameters():
-    head = _head(
+def test_custom_weights_and_no_unused_parameters(fusion_samples, fusion_head):
+    head = fusion_head(
         final_loss_weight=1.0,
         focus_loss_weight=None,
         side_loss_weights=(0.2, 0.2, 0.0, 0.0))
     inputs, fg = _inputs()
-    losses = head.loss(inputs, _samples(2, (64, 64)), dict(), foreground=fg)
+    losses = head.loss(
+        inputs, fusion_samples(2, (64, 64)), dict(), foreground=fg)
     assert 'loss_ce_focus' not in losses
     assert losses['loss_ce_side2'].item() == 0.0
     sum(losses.values()).backward()
@@ -125,91 +141,65 @@ def test_custom_weights_and_no_unused_parameters():
     assert not unused, unused
 
 
-def test_without_neck_and_separation_in_stock_encoder_decoder():
+def test_without_neck_and_separation_in_stock_encoder_decoder(
+        tiny_backbone, fusion_samples, fusion_head_cfg):
     """The head alone after a stock backbone in a stock EncoderDecoder."""
-    model = MODELS.build(
-        ConfigDict(
-            type='EncoderDecoder',
-            data_preprocessor=dict(
-                type='SegDataPreProcessor',
-                mean=[123.675, 116.28, 103.53],
-                std=[58.395, 57.12, 57.375],
-                bgr_to_rgb=True),
-            backbone=dict(
-                type='ResNetV1c',
-                depth=18,
-                stem_channels=8,
-                base_channels=8,
-                out_indices=(0, 1, 2, 3)),
-            decode_head=dict(
-                type='DomainFusionHead',
-                in_channels=CHANNELS,
-                channels=8,
-                fusion_channels=(8, 8, 8, 8),
-                focus_loss_weight=None,
-                side_loss_weights=(),
-                final_loss_weight=1.0,
-                num_classes=2,
-                out_channels=1,
-                threshold=0.5,
-                loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=True)),
-            train_cfg=dict(),
-            test_cfg=dict(mode='whole')))
+    model = _stock_encoder_decoder(
+        tiny_backbone('resnet')[0],
+        data_preprocessor=dict(
+            type='SegDataPreProcessor',
+            mean=[123.675, 116.28, 103.53],
+            std=[58.395, 57.12, 57.375],
+            bgr_to_rgb=True),
+        decode_head=fusion_head_cfg(
+            fusion_channels=(8, 8, 8, 8),
+            fg_in_channels=None,
+            focus_loss_weight=None,
+            side_loss_weights=(),
+            final_loss_weight=1.0,
+            threshold=0.5,
+            norm_cfg=None))
     assert model.decode_head.fg_encoder is None
     inputs = torch.randn(2, 3, 64, 64)
-    losses = model.loss(inputs, _samples(2, (64, 64)))
+    losses = model.loss(inputs, fusion_samples(2, (64, 64)))
     assert set(losses) == {'decode.loss_ce', 'decode.acc_seg'}
     losses['decode.loss_ce'].backward()
     assert all(p.grad is not None for p in model.parameters()
                if p.requires_grad)
 
 
-def test_with_focus_neck_in_stock_encoder_decoder():
-    model = MODELS.build(
-        ConfigDict(
-            type='EncoderDecoder',
-            backbone=dict(
-                type='ResNetV1c',
-                depth=18,
-                stem_channels=8,
-                base_channels=8,
-                out_indices=(0, 1, 2, 3)),
-            neck=dict(type='FocusNeck', in_channels=CHANNELS),
-            decode_head=dict(
-                type='DomainFusionHead',
-                in_channels=CHANNELS,
-                channels=8,
-                fusion_channels=(8, 8, 8, 8),
-                num_classes=2,
-                out_channels=1,
-                threshold=0.4,
-                loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=True)),
-            train_cfg=dict(),
-            test_cfg=dict(mode='whole')))
-    losses = model.loss(torch.randn(2, 3, 64, 64), _samples(2, (64, 64)))
+def test_with_focus_neck_in_stock_encoder_decoder(tiny_backbone,
+                                                  fusion_samples,
+                                                  fusion_head_cfg):
+    model = _stock_encoder_decoder(
+        tiny_backbone('resnet')[0],
+        neck=dict(type='FocusNeck', in_channels=CHANNELS),
+        decode_head=fusion_head_cfg(
+            fusion_channels=(8, 8, 8, 8), fg_in_channels=None, norm_cfg=None))
+    losses = model.loss(torch.randn(2, 3, 64, 64), fusion_samples(2, (64, 64)))
     assert len(losses) == 7 and 'decode.acc_seg' in losses  # 6 loss terms
     sum(v for k, v in losses.items() if 'loss' in k).backward()
     assert all(p.grad is not None for p in model.parameters()
                if p.requires_grad)
 
 
-def test_errors():
+def test_errors(fusion_samples, fusion_head):
     with pytest.raises(ValueError, match='fusion_channels'):
-        _head(fusion_channels=(8, 8))
+        fusion_head(fusion_channels=(8, 8))
     with pytest.raises(ValueError, match='side_loss_weights'):
-        _head(side_loss_weights=(0.1, ))
+        fusion_head(side_loss_weights=(0.1, ))
     with pytest.raises(ValueError, match='multiple_select'):
-        _head(input_transform='resize_concat')
-    head = _head()
+        fusion_head(input_transform='resize_concat')
+    head = fusion_head()
     inputs, fg = _inputs()
     with pytest.raises(ValueError, match='no foreground was passed'):
         head(inputs)
     with pytest.raises(ValueError, match='channels'):
-        _head(in_channels=[8, 16, 32, 32])(inputs, foreground=fg)
+        fusion_head(in_channels=[8, 16, 32, 32])(inputs, foreground=fg)
     # the former index wiring is refused with what to do instead
     with pytest.raises(ValueError, match='Delete them from'):
-        _head(fg_index=9)
+        fusion_head(fg_index=9)
     # deep supervision needs the named FocusNeck outputs
-    plain = _head(fg_in_channels=None)
+    plain = fusion_head(fg_in_channels=None)
     with pytest.raises(ValueError, match='focus_loss_weight=None'):
-        plain.loss(list(inputs.features), _samples(2, (64, 64)), dict())
+        plain.loss(list(inputs.features), fusion_samples(2, (64, 64)), dict())

@@ -1,9 +1,7 @@
 import pytest
 import torch
-from mmengine.structures import PixelData
 from mmseg.models.losses import accuracy
 from mmseg.registry import MODELS
-from mmseg.structures import SegDataSample
 from mmseg.utils import register_all_modules
 
 import mmsmoke.models.segmentors.transmission_encoder_decoder  # noqa: F401
@@ -53,52 +51,46 @@ def test_size_mismatch_is_an_error():
         seg_accuracy(LOGITS, torch.zeros(1, 4, 4, dtype=torch.long))
 
 
-def _samples(labels):
-    samples = []
-    for label in labels:
-        sample = SegDataSample()
-        sample.gt_sem_seg = PixelData(data=label[None])
-        samples.append(sample)
-    return samples
+@pytest.fixture(scope='module')
+def biased_fcn(tiny_fcn_head):
+    """A one-channel FCN head on 4 channels whose logits are ``bias``."""
+
+    def build(bias, threshold=0.5):
+        head = MODELS.build(
+            tiny_fcn_head(
+                in_channels=4,
+                in_index=0,
+                channels=4,
+                threshold=threshold,
+                norm_cfg=None))
+        with torch.no_grad():
+            head.conv_seg.weight.zero_()
+            head.conv_seg.bias.fill_(bias)
+        return head
+
+    return build
 
 
-def _fcn(bias, threshold=0.5):
-    head = MODELS.build(
-        dict(
-            type='FCNHead',
-            in_channels=4,
-            in_index=0,
-            channels=4,
-            num_convs=1,
-            concat_input=False,
-            num_classes=2,
-            out_channels=1,
-            threshold=threshold,
-            loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=True)))
-    with torch.no_grad():
-        head.conv_seg.weight.zero_()
-        head.conv_seg.bias.fill_(bias)
-    return head
-
-
-def test_head_accuracy_resizes_and_uses_the_head_threshold():
+def test_head_accuracy_resizes_and_uses_the_head_threshold(
+        biased_fcn, seg_sample):
     label = torch.zeros(8, 8, dtype=torch.long)
     label[:2] = 1  # 16 of 64 pixels are smoke
     label[7, :4] = 255  # 4 ignored
-    samples = _samples([label, label])
+    samples = [seg_sample(label) for _ in range(2)]
     logits = torch.full((2, 1, 4, 4), 1.0)  # p = 0.73 everywhere
-    assert head_accuracy(_fcn(0.0), logits,
+    assert head_accuracy(biased_fcn(0.0), logits,
                          samples).item() == pytest.approx(100 * 16 / 60)
-    assert head_accuracy(_fcn(0.0, threshold=0.8), logits,
+    assert head_accuracy(biased_fcn(0.0, threshold=0.8), logits,
                          samples).item() == pytest.approx(100 * 44 / 60)
 
 
-def test_stock_head_and_auxiliary_heads_log_the_thresholded_accuracy():
+def test_stock_head_and_auxiliary_heads_log_the_thresholded_accuracy(
+        biased_fcn, seg_sample):
     label = torch.zeros(8, 8, dtype=torch.long)
     label[:2] = 1  # a quarter is smoke
-    samples = _samples([label])
+    samples = [seg_sample(label)]
     feats = [torch.rand(1, 4, 8, 8)]
-    smoke_everywhere = _fcn(bias=20.0)
+    smoke_everywhere = biased_fcn(bias=20.0)
     stock = smoke_everywhere.loss(feats, samples, dict())
     assert stock['acc_seg'].item() == pytest.approx(75.0)  # background share
     logits = smoke_everywhere.forward(feats)
@@ -106,7 +98,7 @@ def test_stock_head_and_auxiliary_heads_log_the_thresholded_accuracy():
         smoke_everywhere.loss_by_feat(logits, samples), smoke_everywhere,
         logits, samples)
     assert fixed['acc_seg'].item() == pytest.approx(25.0)
-    heads = torch.nn.ModuleList([smoke_everywhere, _fcn(bias=-20.0)])
+    heads = torch.nn.ModuleList([smoke_everywhere, biased_fcn(bias=-20.0)])
     losses = auxiliary_head_losses(heads, feats, samples)
     assert losses['aux_0.acc_seg'].item() == pytest.approx(25.0)
     assert losses['aux_1.acc_seg'].item() == pytest.approx(75.0)
@@ -117,7 +109,8 @@ def test_stock_head_and_auxiliary_heads_log_the_thresholded_accuracy():
         smoke_everywhere, feats, samples)) == {'aux.loss_ce', 'aux.acc_seg'}
 
 
-def test_segmentor_logs_decode_and_aux_accuracy(tiny_segmentor_cfg):
+def test_segmentor_logs_decode_and_aux_accuracy(tiny_segmentor_cfg,
+                                                seg_sample):
     ce = dict(type='CrossEntropyLoss', use_sigmoid=True)
     model = MODELS.build(
         tiny_segmentor_cfg(
@@ -131,9 +124,10 @@ def test_segmentor_logs_decode_and_aux_accuracy(tiny_segmentor_cfg):
             h.conv_seg.bias.fill_(bias)
     label = torch.zeros(64, 64, dtype=torch.long)
     label[:16] = 1  # a quarter is smoke
-    samples = _samples([label, label])
-    for sample in samples:
-        sample.set_metainfo(dict(img_shape=(64, 64), ori_shape=(64, 64)))
+    samples = [
+        seg_sample(label, img_shape=(64, 64), ori_shape=(64, 64))
+        for _ in range(2)
+    ]
     images = [torch.randint(0, 255, (3, 64, 64), dtype=torch.uint8)] * 2
     data = model.data_preprocessor(
         dict(inputs=images, data_samples=samples), True)
@@ -144,7 +138,8 @@ def test_segmentor_logs_decode_and_aux_accuracy(tiny_segmentor_cfg):
 
 @pytest.mark.parametrize('kind',
                          ['TransmissionEncoderDecoder', 'FoSpEncoderDecoder'])
-def test_segmentors_refuse_mmseg_dice_on_one_channel(kind, tiny_segmentor_cfg):
+def test_segmentors_refuse_mmseg_dice_on_one_channel(kind, tiny_segmentor_cfg,
+                                                     seg_sample):
     ce = dict(type='CrossEntropyLoss', use_sigmoid=True)
     dice = dict(type='DiceLoss', use_sigmoid=True)
     binary_dice = dict(type='BinaryDiceLoss')
@@ -164,7 +159,8 @@ def test_segmentors_refuse_mmseg_dice_on_one_channel(kind, tiny_segmentor_cfg):
     ]
     label = torch.zeros(64, 64, dtype=torch.long)
     label[:16] = 1
-    losses = model.decode_head.loss(feats, _samples([label, label]), dict())
+    samples = [seg_sample(label) for _ in range(2)]
+    losses = model.decode_head.loss(feats, samples, dict())
     assert set(losses) == {'loss_ce', 'loss_dice', 'acc_seg'}
     losses['loss_dice'].backward()
     assert model.decode_head.conv_seg.weight.grad.abs().sum() > 0

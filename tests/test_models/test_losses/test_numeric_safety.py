@@ -92,14 +92,14 @@ def make_logits(kind: str,
     return x.float().requires_grad_(True)
 
 
+#: The constant uncertainty maps by kind ('random' is uniform in [0, 1)).
+CONSTANT_UNCERTAINTIES = dict(zero=0.0, one=1.0, tiny=1e-30)
+
+
 def make_uncertainty(kind: str, n: int, h: int, w: int,
                      gen: torch.Generator) -> torch.Tensor:
-    if kind == 'zero':
-        return torch.zeros(n, 1, h, w)
-    if kind == 'one':
-        return torch.ones(n, 1, h, w)
-    if kind == 'tiny':
-        return torch.full((n, 1, h, w), 1e-30)
+    if kind in CONSTANT_UNCERTAINTIES:
+        return torch.full((n, 1, h, w), CONSTANT_UNCERTAINTIES[kind])
     return torch.rand(n, 1, h, w, generator=gen)
 
 
@@ -341,13 +341,18 @@ case = st.fixed_dictionaries(
         seed=st.integers(0, 2**16)))
 
 
-@SETTINGS
-@given(case)
-def test_property_segmentation_losses(c):
+def case_inputs(c: dict):
+    """The generator, image and label of a hypothesis ``case``."""
     gen = torch.Generator().manual_seed(c['seed'])
     n, h, w = c['n'], c['h'], c['w']
     image = make_image(c['image'], n, h, w, gen, c['value'])
-    label = make_label(c['mask'], n, h, w, gen)
+    return gen, image, make_label(c['mask'], n, h, w, gen)
+
+
+@SETTINGS
+@given(case)
+def test_property_segmentation_losses(c):
+    gen, image, label = case_inputs(c)
     base = make_logits(c['logits'], label, gen).detach()
     # Rescale the sign pattern: |logit| up to scale, any size down to 1x1.
     logits = (base.clamp(-1, 1) * c['scale']).requires_grad_(True)
@@ -363,10 +368,8 @@ def test_property_segmentation_losses(c):
 @SETTINGS
 @given(case)
 def test_property_separation_losses(c):
-    gen = torch.Generator().manual_seed(c['seed'])
-    n, h, w = c['n'], c['h'], c['w']
-    image = make_image(c['image'], n, h, w, gen, c['value'])
-    label = make_label(c['mask'], n, h, w, gen)
+    gen, image, label = case_inputs(c)
+    n, h, w = label.shape
     alpha = _saturated_alpha(c['logits'], n, h, w, gen).requires_grad_(True)
     smoke = torch.rand(n, 3, h, w, generator=gen).requires_grad_(True)
     background = make_image(c['image'], n, h, w, gen,

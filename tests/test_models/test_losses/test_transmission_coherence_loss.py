@@ -1,6 +1,5 @@
 import math
 
-import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -35,56 +34,37 @@ def unfold_reference(prob,
     return (kern * (prob.unsqueeze(2) - p_u).abs()).sum()
 
 
-def loop_reference(prob, trans, valid, kernel_size, sigma_xy, sigma_trans,
-                   kernel_weight):
-    """Eq. 7-8 with explicit loops over pixels m and neighbours n."""
-    n_img, c, h, w = prob.shape
-    r = kernel_size // 2
-    total = 0.0
-    for b in range(n_img):
-        for i in range(h):
-            for j in range(w):
-                if not valid[b, i, j]:
-                    continue
-                for di in range(-r, r + 1):
-                    for dj in range(-r, r + 1):
-                        y, x = i + di, j + dj
-                        if (di, dj) == (0,
-                                        0) or not (0 <= y < h and 0 <= x < w):
-                            continue
-                        if not valid[b, y, x]:
-                            continue
-                        wgt = kernel_weight * math.exp(
-                            -(di * di + dj * dj) / (2 * sigma_xy**2) -
-                            (trans[b, i, j] - trans[b, y, x])**2 /
-                            (2 * sigma_trans**2))
-                        dist = sum(
-                            abs(prob[b, k, i, j] - prob[b, k, y, x])
-                            for k in range(c))
-                        total += (1 - trans[b, i, j]) * wgt * dist
-    return total
+def _random_maps(seed, shape, invalid_share, requires_grad=False):
+    """Seeded float64 ``prob`` of ``shape`` (N, C, H, W), ``trans`` and a
+    ``valid`` mask (about ``invalid_share`` of it 0) of one channel."""
+    torch.manual_seed(seed)
+    n, _, h, w = shape
+    prob = torch.rand(*shape, dtype=torch.float64, requires_grad=requires_grad)
+    trans = torch.rand(n, 1, h, w, dtype=torch.float64)
+    valid = (torch.rand(n, 1, h, w) > invalid_share).to(torch.float64)
+    return prob, trans, valid
 
 
-def test_hand_computed_3x3():
-    logits = np.array([[0.0, 2.0, -1.0], [1.0, -2.0, 0.5], [3.0, 0.0, -0.5]])
-    trans = np.array([[0.2, 0.25, 0.9], [0.3, 0.5, 0.6], [0.1, 0.15, 0.8]])
-    label = np.array([[0, 1, 1], [0, 255, 1], [0, 0, 1]])
-    prob = 1 / (1 + np.exp(-logits))
-    valid = label != 255
-    expected = loop_reference(
-        prob[None, None],
-        trans[None],
-        valid[None],
+def test_hand_computed_3x3(coherence_brute_force):
+    logits = torch.tensor(
+        [[0.0, 2.0, -1.0], [1.0, -2.0, 0.5], [3.0, 0.0, -0.5]],
+        dtype=torch.float64)[None, None]
+    trans = torch.tensor([[0.2, 0.25, 0.9], [0.3, 0.5, 0.6], [0.1, 0.15, 0.8]],
+                         dtype=torch.float64)[None, None]
+    label = torch.tensor([[0, 1, 1], [0, 255, 1], [0, 0, 1]])[None]
+    valid = (label != 255).to(torch.float64)[:, None]
+    total, _ = coherence_brute_force(
+        logits.sigmoid(),
+        trans,
+        1 - trans,
+        valid,
         3,
         sigma_xy=3.0,
         sigma_trans=0.1,
-        kernel_weight=0.1) / valid.sum()
+        kernel_weight=0.1)
     loss = TransmissionCoherenceLoss(kernel_size=3)
-    value = loss(
-        torch.tensor(logits)[None, None],
-        torch.tensor(label)[None],
-        transmission=torch.tensor(trans)[None, None])
-    assert value.item() == pytest.approx(expected, rel=1e-10)
+    value = loss(logits, label, transmission=trans)
+    assert value.item() == pytest.approx(total / valid.sum().item(), rel=1e-10)
 
 
 def test_hand_computed_two_pixels():
@@ -101,10 +81,7 @@ def test_hand_computed_two_pixels():
 @pytest.mark.parametrize('kernel_size,channels', [(3, 1), (5, 1), (5, 2),
                                                   (7, 1)])
 def test_matches_unfold_reference(kernel_size, channels):
-    torch.manual_seed(0)
-    prob = torch.rand(2, channels, 9, 11, dtype=torch.float64)
-    trans = torch.rand(2, 1, 9, 11, dtype=torch.float64)
-    valid = (torch.rand(2, 1, 9, 11) > 0.2).to(torch.float64)
+    prob, trans, valid = _random_maps(0, (2, channels, 9, 11), 0.2)
     centre = (1 - trans) * valid
     ours = transmission_coherence(
         prob, trans, centre, valid, kernel_size=kernel_size)
@@ -113,10 +90,8 @@ def test_matches_unfold_reference(kernel_size, channels):
 
 
 def test_gradients_match_unfold_reference():
-    torch.manual_seed(1)
-    prob = torch.rand(2, 1, 12, 10, dtype=torch.float64, requires_grad=True)
-    trans = torch.rand(2, 1, 12, 10, dtype=torch.float64)
-    valid = (torch.rand(2, 1, 12, 10) > 0.1).to(torch.float64)
+    prob, trans, valid = _random_maps(
+        1, (2, 1, 12, 10), 0.1, requires_grad=True)
     ours = transmission_coherence(prob, trans, (1 - trans) * valid, valid)
     (g_ours, ) = torch.autograd.grad(ours, prob)
     ref = unfold_reference(prob, trans, valid)
@@ -125,10 +100,7 @@ def test_gradients_match_unfold_reference():
 
 
 def test_gradcheck_float64():
-    torch.manual_seed(2)
-    prob = torch.rand(1, 2, 6, 7, dtype=torch.float64, requires_grad=True)
-    trans = torch.rand(1, 1, 6, 7, dtype=torch.float64)
-    valid = (torch.rand(1, 1, 6, 7) > 0.2).to(torch.float64)
+    prob, trans, valid = _random_maps(2, (1, 2, 6, 7), 0.2, requires_grad=True)
 
     def fn(p):
         return transmission_coherence(

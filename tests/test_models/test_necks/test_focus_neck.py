@@ -1,9 +1,7 @@
 import pytest
 import torch
 from mmengine.config import ConfigDict
-from mmengine.structures import PixelData
 from mmseg.registry import MODELS
-from mmseg.structures import SegDataSample
 from mmseg.utils import register_all_modules
 
 from mmsmoke.models.necks.focus_neck import FocusNeck, FocusOutputs
@@ -88,61 +86,26 @@ def test_focus_neck_errors():
         neck([torch.randn(2, c) for c in [8, 16, 32, 64]])
 
 
-def _samples(n, size):
-    samples = []
-    for _ in range(n):
-        sample = SegDataSample()
-        sample.set_metainfo(
-            dict(
-                ori_shape=size,
-                img_shape=size,
-                pad_shape=size,
-                padding_size=[0, 0, 0, 0]))
-        gt = torch.zeros(1, *size, dtype=torch.long)
-        gt[:, size[0] // 4:size[0] // 2, size[1] // 4:size[1] // 2] = 1
-        sample.gt_sem_seg = PixelData(data=gt)
-        samples.append(sample)
-    return samples
-
-
-BACKBONES = {
-    'resnet': (dict(
-        type='ResNetV1c',
-        depth=18,
-        stem_channels=8,
-        base_channels=8,
-        out_indices=(0, 1, 2, 3)), [8, 16, 32, 64]),
-    'mit': (dict(
-        type='MixVisionTransformer',
-        embed_dims=8,
-        num_layers=[1, 1, 1, 1],
-        num_heads=[1, 2, 5, 8],
-        out_indices=(0, 1, 2, 3)), [8, 16, 40, 64]),
-    'convnext': (dict(
-        type='mmpretrain.ConvNeXt',
-        arch=dict(depths=[1, 1, 1, 1], channels=[8, 16, 32, 64]),
-        out_indices=(0, 1, 2, 3),
-        gap_before_final_norm=False), [8, 16, 32, 64]),
+#: Shipped configs with the stock head of each name after a FocusNeck.
+MIXING = {
+    'UPerHead':
+    'mixing/upernet_convnext-t_focusneck_4xb2-40k_smoke5k-512x512.py',
+    'SegformerHead':
+    'mixing/segformer_mit-b0_focusneck_4xb2-40k_smoke5k-512x512.py',
 }
 
 
-@pytest.mark.parametrize('name', list(BACKBONES))
-@pytest.mark.parametrize('head', ['UPerHead', 'SegformerHead'])
-def test_focus_neck_alone_with_stock_head(name, head):
-    """FocusNeck inside a stock EncoderDecoder with a stock head."""
+@pytest.mark.parametrize('name', ['resnet', 'mit', 'convnext'])
+@pytest.mark.parametrize('head', list(MIXING))
+def test_focus_neck_alone_with_stock_head(name, head, tiny_backbone,
+                                          shipped_model, square_samples):
+    """FocusNeck inside a stock EncoderDecoder with a stock head (the head
+    of the shipped mixing config at tiny widths)."""
     if name == 'convnext':
         pytest.importorskip('mmpretrain')
-    backbone, channels = BACKBONES[name]
-    head_cfg = dict(
-        type=head,
-        in_channels=channels,
-        in_index=[0, 1, 2, 3],
-        channels=8,
-        num_classes=2,
-        out_channels=1,
-        threshold=0.5,
-        norm_cfg=dict(type='BN', requires_grad=True),
-        loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=True))
+    backbone, channels = tiny_backbone(name)
+    head_cfg = shipped_model(MIXING[head])['decode_head']
+    head_cfg.update(in_channels=channels, channels=8)
     if head == 'UPerHead':
         head_cfg['pool_scales'] = (1, 2)
     model = MODELS.build(
@@ -159,7 +122,7 @@ def test_focus_neck_alone_with_stock_head(name, head):
             train_cfg=dict(),
             test_cfg=dict(mode='whole')))
     inputs = torch.randn(2, 3, 64, 64)
-    losses = model.loss(inputs, _samples(2, (64, 64)))
+    losses = model.loss(inputs, square_samples(2, (64, 64)))
     total = sum(v for k, v in losses.items() if 'loss' in k)
     total.backward()
     unused = [
@@ -169,7 +132,7 @@ def test_focus_neck_alone_with_stock_head(name, head):
     assert not unused, unused
     model.eval()
     with torch.no_grad():
-        preds = model.predict(inputs, _samples(2, (64, 64)))
+        preds = model.predict(inputs, square_samples(2, (64, 64)))
     assert preds[0].pred_sem_seg.shape == (64, 64)
 
 

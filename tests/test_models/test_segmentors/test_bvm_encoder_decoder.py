@@ -24,83 +24,7 @@ from mmsmoke.models.uncertainty.uncertainty_net import (binary_entropy,
 register_all_modules(init_default_scope=True)
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(__file__))))
-NORM = dict(type='BN', requires_grad=True)
-PRE = dict(
-    type='SmokeDataPreProcessor',
-    mean=[123.675, 116.28, 103.53],
-    std=[58.395, 57.12, 57.375],
-    bgr_to_rgb=True,
-    pad_val=0,
-    seg_pad_val=255,
-    size=(64, 64),
-    test_cfg=dict(size=(64, 64)))
-BACKBONE = dict(
-    type='ResNetV1c',
-    depth=18,
-    stem_channels=8,
-    base_channels=8,
-    out_indices=(0, 1, 2, 3),
-    norm_cfg=NORM)
-
-
-@pytest.fixture(autouse=True, scope='module')
-def _one_thread():
-    """Tiny convolutions run faster (and steadier) on one thread."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-PIXEL_LOSSES = [
-    dict(type='TransmissionCoherenceLoss', loss_weight=0.3),
-    dict(type='UncertaintyCalibratedEntropyLoss', loss_weight=0.01)
-]
-
-
-def _bvm_cfg(**kwargs):
-    cfg = dict(
-        type='BVMEncoderDecoder',
-        data_preprocessor=PRE,
-        backbone=BACKBONE,
-        decode_head=dict(
-            type='BVMHead',
-            in_channels=[8, 16, 32, 64],
-            in_index=[0, 1, 2, 3],
-            channels=8,
-            latent_channels=4,
-            dense_aspp_dilations=(1, 2, 3),
-            num_classes=2,
-            out_channels=1,
-            threshold=0.5,
-            norm_cfg=NORM,
-            loss_decode=dict(type='StructureLoss')),
-        uncertainty_net=dict(
-            type='UncertaintyEstimationNet', channels=8, norm_cfg=NORM),
-        train_mc_samples=3,
-        pixel_losses=PIXEL_LOSSES,
-        transmission_cfg=dict(kernel_size=5),
-        test_cfg=dict(mode='whole'))
-    cfg.update(kwargs)
-    return cfg
-
-
-def _fcn_head(**kwargs):
-    head = dict(
-        type='FCNHead',
-        in_channels=64,
-        in_index=3,
-        channels=8,
-        num_convs=1,
-        concat_input=False,
-        dropout_ratio=0.1,
-        num_classes=2,
-        out_channels=1,
-        threshold=0.5,
-        norm_cfg=NORM,
-        loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=True))
-    head.update(kwargs)
-    return head
+pytestmark = pytest.mark.usefixtures('one_thread')
 
 
 def _data(n=2, hw=(56, 60), seed=0):
@@ -156,9 +80,9 @@ def test_context_managers():
     assert not net[0].training
 
 
-def test_loss_items_and_no_unused_parameters():
+def test_loss_items_and_no_unused_parameters(tiny_bvm_cfg):
     torch.manual_seed(0)
-    model = MODELS.build(_bvm_cfg()).train()
+    model = MODELS.build(tiny_bvm_cfg()).train()
     losses = _loss(model, _data())
     expected = {
         'decode.loss_structure', 'decode.loss_kl', 'decode.loss_trans',
@@ -177,10 +101,12 @@ def test_loss_items_and_no_unused_parameters():
 
 
 # MMSeg's stock accuracy would give the background share, 75, in both
-@pytest.mark.parametrize('head', [None, _fcn_head()])
-def test_acc_seg_thresholds_the_one_channel(head):
+@pytest.mark.parametrize('stock_head', [False, True])
+def test_acc_seg_thresholds_the_one_channel(stock_head, tiny_bvm_cfg,
+                                            tiny_fcn_head):
     """A quarter of each label is smoke; the padding is ignored."""
-    cfg = _bvm_cfg() if head is None else _bvm_cfg(decode_head=head)
+    cfg = tiny_bvm_cfg(decode_head=tiny_fcn_head()) if stock_head \
+        else tiny_bvm_cfg()
     model = MODELS.build(cfg).train()
     with torch.no_grad():
         model.decode_head.conv_seg.weight.zero_()
@@ -189,9 +115,9 @@ def test_acc_seg_thresholds_the_one_channel(head):
     assert losses['decode.acc_seg'].item() == pytest.approx(25.0)
 
 
-def test_uncertainty_loss_trains_only_the_uncertainty_net():
+def test_uncertainty_loss_trains_only_the_uncertainty_net(tiny_bvm_cfg):
     torch.manual_seed(1)
-    model = MODELS.build(_bvm_cfg()).train()
+    model = MODELS.build(tiny_bvm_cfg()).train()
     losses = _loss(model, _data())
     losses['uncertainty.loss_uncertainty'].backward()
     for name, p in model.named_parameters():
@@ -205,9 +131,9 @@ def test_uncertainty_loss_trains_only_the_uncertainty_net():
     assert all(p.grad is None for p in model.uncertainty_net.parameters())
 
 
-def test_mc_passes_do_not_touch_head_bn_statistics():
+def test_mc_passes_do_not_touch_head_bn_statistics(tiny_bvm_cfg):
     torch.manual_seed(2)
-    model = MODELS.build(_bvm_cfg(train_mc_samples=6)).train()
+    model = MODELS.build(tiny_bvm_cfg(train_mc_samples=6)).train()
     head_bn = model.decode_head.level_convs[0].bn
     before = head_bn.num_batches_tracked.clone()
     _loss(model, _data())
@@ -215,9 +141,9 @@ def test_mc_passes_do_not_touch_head_bn_statistics():
     assert head_bn.num_batches_tracked.item() == before.item() + 1
 
 
-def test_training_reduces_the_loss():
+def test_training_reduces_the_loss(tiny_bvm_cfg):
     torch.manual_seed(3)
-    model = MODELS.build(_bvm_cfg())
+    model = MODELS.build(tiny_bvm_cfg())
     model.train()
     optim = build_optim_wrapper(
         model, dict(type='OptimWrapper', optimizer=dict(type='Adam', lr=3e-3)))
@@ -251,9 +177,9 @@ def _check_uncertainty_fields(results, ori):
         assert torch.equal(epistemic, total - aleatoric)
 
 
-def test_predict_sampling_free_fields_at_original_size():
+def test_predict_sampling_free_fields_at_original_size(tiny_bvm_cfg):
     torch.manual_seed(6)
-    model = MODELS.build(_bvm_cfg()).eval()
+    model = MODELS.build(tiny_bvm_cfg()).eval()
     batch = _predict_batch(model)
     assert batch['inputs'].shape[2:] == (64, 64)  # padded
     with torch.no_grad():
@@ -268,8 +194,8 @@ def test_predict_sampling_free_fields_at_original_size():
     assert probs.min() >= 0 and probs.max() <= 1
 
 
-def test_maps_are_unpadded_unflipped_and_resized():
-    model = MODELS.build(_bvm_cfg()).eval()
+def test_maps_are_unpadded_unflipped_and_resized(tiny_bvm_cfg):
+    model = MODELS.build(tiny_bvm_cfg()).eval()
     sample = SegDataSample()
     sample.set_metainfo(
         dict(
@@ -295,11 +221,12 @@ def test_maps_are_unpadded_unflipped_and_resized():
     torch.testing.assert_close(res.pred_uncertainty_epistemic.data, 0.75 * out)
 
 
-def test_predict_mc_and_none_modes():
+def test_predict_mc_and_none_modes(tiny_bvm_cfg):
     torch.manual_seed(7)
     model = MODELS.build(
-        _bvm_cfg(test_cfg=dict(mode='whole', uncertainty='mc',
-                               mc_samples=4))).eval()
+        tiny_bvm_cfg(
+            test_cfg=dict(mode='whole', uncertainty='mc',
+                          mc_samples=4))).eval()
     batch = _predict_batch(model)
     with torch.no_grad():
         results = model.predict(batch['inputs'], batch['data_samples'])
@@ -315,9 +242,9 @@ def test_predict_mc_and_none_modes():
     assert 'pred_uncertainty_total' not in plain[0]
 
 
-def test_calibrated_output_is_logit_over_total_uncertainty():
+def test_calibrated_output_is_logit_over_total_uncertainty(tiny_bvm_cfg):
     torch.manual_seed(9)
-    model = MODELS.build(_bvm_cfg()).eval()
+    model = MODELS.build(tiny_bvm_cfg()).eval()
     batch = _predict_batch(model)
     with torch.no_grad():
         plain = model.predict(batch['inputs'], batch['data_samples'])
@@ -344,13 +271,13 @@ def test_calibrated_output_is_logit_over_total_uncertainty():
         torch.tensor([[[[4.0, -1.0, 50.0]]]]))
     with pytest.raises(ValueError, match='calibrate'):
         MODELS.build(
-            _bvm_cfg(test_cfg=dict(uncertainty='none', calibrate=True)))
+            tiny_bvm_cfg(test_cfg=dict(uncertainty='none', calibrate=True)))
 
 
-def test_predict_slide_mode_and_without_samples():
+def test_predict_slide_mode_and_without_samples(tiny_bvm_cfg):
     torch.manual_seed(8)
     model = MODELS.build(
-        _bvm_cfg(
+        tiny_bvm_cfg(
             test_cfg=dict(mode='slide', crop_size=(32,
                                                    32), stride=(24,
                                                                 24)))).eval()
@@ -362,8 +289,8 @@ def test_predict_slide_mode_and_without_samples():
     _check_uncertainty_fields(bare, (64, 64))
 
 
-def test_tensor_mode():
-    model = MODELS.build(_bvm_cfg()).eval()
+def test_tensor_mode(tiny_bvm_cfg):
+    model = MODELS.build(tiny_bvm_cfg()).eval()
     inputs = torch.randn(2, 3, 64, 64)
     with torch.no_grad():
         logits, total, aleatoric = model(inputs, mode='tensor')
@@ -372,27 +299,31 @@ def test_tensor_mode():
     assert (aleatoric <= total).all()
 
 
-def test_bad_configs():
+def test_bad_configs(tiny_bvm_cfg, tiny_fcn_head):
     with pytest.raises(ValueError, match='uncertainty'):
-        MODELS.build(_bvm_cfg(test_cfg=dict(uncertainty='ensemble')))
+        MODELS.build(tiny_bvm_cfg(test_cfg=dict(uncertainty='ensemble')))
     with pytest.raises(ValueError, match='out_channels'):
         MODELS.build(
-            _bvm_cfg(decode_head=_fcn_head(out_channels=2, threshold=None)))
+            tiny_bvm_cfg(
+                decode_head=tiny_fcn_head(out_channels=2, threshold=None)))
     with pytest.raises(ValueError, match='dropout'):
-        MODELS.build(_bvm_cfg(decode_head=_fcn_head(dropout_ratio=0.0)))
+        MODELS.build(
+            tiny_bvm_cfg(decode_head=tiny_fcn_head(dropout_ratio=0.0)))
 
 
-def test_transmission_loss_on_stock_head_by_config():
+def test_transmission_loss_on_stock_head_by_config(tiny_segmentor_cfg,
+                                                   smoke_preprocessor,
+                                                   tiny_bvm_cfg):
+
+    def build(pixel_losses):
+        return MODELS.build(
+            tiny_segmentor_cfg(
+                'TransmissionEncoderDecoder',
+                data_preprocessor=smoke_preprocessor((64, 64)),
+                pixel_losses=pixel_losses)).train()
+
     torch.manual_seed(9)
-    model = MODELS.build(
-        dict(
-            type='TransmissionEncoderDecoder',
-            data_preprocessor=PRE,
-            backbone=BACKBONE,
-            decode_head=_fcn_head(),
-            pixel_losses=dict(
-                type='TransmissionCoherenceLoss', loss_weight=0.3),
-            test_cfg=dict(mode='whole'))).train()
+    model = build(dict(type='TransmissionCoherenceLoss', loss_weight=0.3))
     losses = _loss(model, _data())
     assert {'decode.loss_ce', 'decode.loss_trans'} <= set(losses)
     model.parse_losses(losses)[0].backward()
@@ -404,20 +335,15 @@ def test_transmission_loss_on_stock_head_by_config():
     assert res[0].pred_sem_seg.data.shape == (1, 100, 120)
     # The calibrated entropy loss needs U_p, which only BVMEncoderDecoder
     # has.
-    model = MODELS.build(
-        dict(
-            type='TransmissionEncoderDecoder',
-            data_preprocessor=PRE,
-            backbone=BACKBONE,
-            decode_head=_fcn_head(),
-            pixel_losses=PIXEL_LOSSES)).train()
+    model = build(tiny_bvm_cfg()['pixel_losses'])
     with pytest.raises(ValueError, match='uncertainty'):
         _loss(model, _data())
 
 
-def test_both_losses_on_stock_head_with_mc_dropout():
+def test_both_losses_on_stock_head_with_mc_dropout(tiny_bvm_cfg,
+                                                   tiny_fcn_head):
     torch.manual_seed(10)
-    model = MODELS.build(_bvm_cfg(decode_head=_fcn_head())).train()
+    model = MODELS.build(tiny_bvm_cfg(decode_head=tiny_fcn_head())).train()
     losses = _loss(model, _data())
     assert {
         'decode.loss_ce', 'decode.loss_trans', 'decode.loss_cal_ent',

@@ -14,61 +14,25 @@ from mmengine.structures import PixelData
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
-NORM = dict(type='BN', requires_grad=True)
 SIZE = (32, 32)
 IMAGES = ('black', 'white', 'constant', 'saturated')
 MASKS = ('all_smoke', 'smoke_free')
+pytestmark = pytest.mark.usefixtures('one_thread')
 
 
-@pytest.fixture(autouse=True, scope='module')
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+@pytest.fixture(scope='module')
+def _model(tiny_bvm_cfg):
 
+    def build(uncertainty: str = 'sampling_free'):
+        return MODELS.build(
+            tiny_bvm_cfg(
+                size=SIZE,
+                dense_aspp_dilations=(1, 2),
+                train_mc_samples=2,
+                test_cfg=dict(
+                    mode='whole', uncertainty=uncertainty, mc_samples=3)))
 
-def _model(uncertainty: str = 'sampling_free'):
-    cfg = dict(
-        type='BVMEncoderDecoder',
-        data_preprocessor=dict(
-            type='SmokeDataPreProcessor',
-            mean=[123.675, 116.28, 103.53],
-            std=[58.395, 57.12, 57.375],
-            bgr_to_rgb=True,
-            pad_val=0,
-            seg_pad_val=255,
-            size=SIZE,
-            test_cfg=dict(size=SIZE)),
-        backbone=dict(
-            type='ResNetV1c',
-            depth=18,
-            stem_channels=8,
-            base_channels=8,
-            out_indices=(0, 1, 2, 3),
-            norm_cfg=NORM),
-        decode_head=dict(
-            type='BVMHead',
-            in_channels=[8, 16, 32, 64],
-            in_index=[0, 1, 2, 3],
-            channels=8,
-            latent_channels=4,
-            dense_aspp_dilations=(1, 2),
-            num_classes=2,
-            out_channels=1,
-            threshold=0.5,
-            norm_cfg=NORM,
-            loss_decode=dict(type='StructureLoss')),
-        uncertainty_net=dict(
-            type='UncertaintyEstimationNet', channels=8, norm_cfg=NORM),
-        train_mc_samples=2,
-        pixel_losses=[
-            dict(type='TransmissionCoherenceLoss', loss_weight=0.3),
-            dict(type='UncertaintyCalibratedEntropyLoss', loss_weight=0.01)
-        ],
-        transmission_cfg=dict(kernel_size=5),
-        test_cfg=dict(mode='whole', uncertainty=uncertainty, mc_samples=3))
-    return MODELS.build(cfg)
+    return build
 
 
 def _image(kind: str, hw, gen: torch.Generator) -> torch.Tensor:
@@ -117,7 +81,7 @@ def _check_maps(results, hw):
 
 @pytest.mark.parametrize('uncertainty', ['sampling_free', 'mc'])
 @pytest.mark.parametrize('logit', [None, 1e4, -1e4])
-def test_uncertainty_maps_are_finite(uncertainty, logit):
+def test_uncertainty_maps_are_finite(uncertainty, logit, _model):
     torch.manual_seed(0)
     model = _model(uncertainty).eval()
     if logit is not None:
@@ -139,7 +103,7 @@ def test_uncertainty_maps_are_finite(uncertainty, logit):
 
 
 @pytest.mark.parametrize('logit', [None, 1e4, -1e4])
-def test_training_step_is_finite(logit):
+def test_training_step_is_finite(logit, _model):
     torch.manual_seed(1)
     model = _model().train()
     if logit is not None:

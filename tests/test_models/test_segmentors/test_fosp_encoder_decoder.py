@@ -2,10 +2,7 @@ import copy
 
 import pytest
 import torch
-from mmengine.config import ConfigDict
-from mmengine.structures import PixelData
 from mmseg.registry import MODELS
-from mmseg.structures import SegDataSample
 from mmseg.utils import register_all_modules
 
 from mmsmoke.models.decode_heads.domain_fusion_head import \
@@ -19,80 +16,17 @@ register_all_modules(init_default_scope=True)
 FIELDS = ('pred_focus', 'pred_alpha', 'pred_foreground', 'pred_background')
 
 
-def _cfg(backbone='resnet', **test_cfg):
-    if backbone == 'resnet':
-        backbone_cfg = dict(
-            type='ResNetV1c',
-            depth=18,
-            stem_channels=8,
-            base_channels=8,
-            out_indices=(0, 1, 2, 3))
-        channels = [8, 16, 32, 64]
-    else:
-        backbone_cfg = dict(
-            type='MixVisionTransformer',
-            embed_dims=8,
-            num_layers=[1, 1, 1, 1],
-            num_heads=[1, 2, 5, 8],
-            out_indices=(0, 1, 2, 3))
-        channels = [8, 16, 40, 64]
-    return ConfigDict(
-        type='FoSpEncoderDecoder',
-        data_preprocessor=dict(
-            type='SmokeDataPreProcessor',
-            mean=[123.675, 116.28, 103.53],
-            std=[58.395, 57.12, 57.375],
-            bgr_to_rgb=True,
-            pad_val=0,
-            seg_pad_val=255,
-            size=(64, 64)),
-        backbone=backbone_cfg,
-        neck=dict(type='FocusNeck', in_channels=channels),
-        separation=dict(
-            type='SeparationModule',
-            inpainter=dict(type='LightInpainter', base_channels=4),
-            matting_channels=4),
-        decode_head=dict(
-            type='DomainFusionHead',
-            in_channels=channels,
-            channels=8,
-            fusion_channels=(8, 8, 8, 8),
-            fg_channels=(4, 4, 8, 8),
-            num_classes=2,
-            out_channels=1,
-            threshold=0.4,
-            loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=True)),
-        train_cfg=dict(),
-        test_cfg=test_cfg or dict(mode='whole'))
-
-
-def _samples(n, size, ori_shape=None, padding=(0, 0, 0, 0)):
-    samples = []
-    for _ in range(n):
-        sample = SegDataSample()
-        sample.set_metainfo(
-            dict(
-                ori_shape=ori_shape or size,
-                img_shape=size,
-                pad_shape=size,
-                padding_size=list(padding)))
-        gt = torch.zeros(1, *size, dtype=torch.long)
-        gt[:, size[0] // 4:size[0] // 2, size[1] // 4:size[1] // 2] = 1
-        sample.gt_sem_seg = PixelData(data=gt)
-        samples.append(sample)
-    return samples
-
-
 def _images(n=2, size=(64, 64)):
     torch.manual_seed(0)
     return torch.rand(n, 3, *size) * 255
 
 
 @pytest.mark.parametrize('backbone', ['resnet', 'mit'])
-def test_loss_terms_and_no_unused_parameters(backbone):
-    model = MODELS.build(_cfg(backbone))
+def test_loss_terms_and_no_unused_parameters(backbone, square_samples,
+                                             tiny_fosp_cfg):
+    model = MODELS.build(tiny_fosp_cfg(backbone))
     data = model.data_preprocessor(
-        dict(inputs=list(_images()), data_samples=_samples(2, (64, 64))),
+        dict(inputs=list(_images()), data_samples=square_samples(2, (64, 64))),
         training=True)
     losses = model(**data, mode='loss')
     assert {
@@ -109,10 +43,11 @@ def test_loss_terms_and_no_unused_parameters(backbone):
     assert not unused, unused
 
 
-def test_predict_adds_maps_at_original_size():
-    model = MODELS.build(_cfg()).eval()
+def test_predict_adds_maps_at_original_size(square_samples, tiny_fosp_cfg):
+    model = MODELS.build(tiny_fosp_cfg()).eval()
     inputs = torch.randn(2, 3, 64, 64)
-    samples = _samples(2, (64, 64), ori_shape=(50, 70), padding=(0, 6, 0, 4))
+    samples = square_samples(
+        2, (64, 64), ori_shape=(50, 70), padding=(0, 6, 0, 4))
     with torch.no_grad():
         results = model.predict(inputs, samples)
     for res in results:
@@ -133,26 +68,29 @@ def test_predict_adds_maps_at_original_size():
     assert results[0].pred_background.shape == (64, 64)
 
 
-def test_slide_inference_matches_whole_for_one_window():
-    model = MODELS.build(_cfg()).eval()
+def test_slide_inference_matches_whole_for_one_window(square_samples,
+                                                      tiny_fosp_cfg):
+    model = MODELS.build(tiny_fosp_cfg()).eval()
     slide = MODELS.build(
-        _cfg(mode='slide', crop_size=(64, 64), stride=(32, 32))).eval()
+        tiny_fosp_cfg(mode='slide', crop_size=(64, 64),
+                      stride=(32, 32))).eval()
     slide.load_state_dict(model.state_dict())
     inputs = torch.randn(1, 3, 64, 64)
     with torch.no_grad():
-        a = model.predict(inputs, _samples(1, (64, 64)))[0]
-        b = slide.predict(inputs, _samples(1, (64, 64)))[0]
+        a = model.predict(inputs, square_samples(1, (64, 64)))[0]
+        b = slide.predict(inputs, square_samples(1, (64, 64)))[0]
     for field in FIELDS + ('seg_logits', ):
         assert torch.allclose(
             a.get(field).data, b.get(field).data, atol=1e-5), field
 
 
-def test_slide_inference_overlapping_windows():
+def test_slide_inference_overlapping_windows(square_samples, tiny_fosp_cfg):
     model = MODELS.build(
-        _cfg(mode='slide', crop_size=(48, 48), stride=(32, 32))).eval()
+        tiny_fosp_cfg(mode='slide', crop_size=(48, 48),
+                      stride=(32, 32))).eval()
     inputs = torch.randn(1, 3, 80, 64)
     with torch.no_grad():
-        res = model.predict(inputs, _samples(1, (80, 64)))[0]
+        res = model.predict(inputs, square_samples(1, (80, 64)))[0]
     for field in FIELDS:
         data = res.get(field).data
         assert data.shape[-2:] == (80, 64)
@@ -160,40 +98,42 @@ def test_slide_inference_overlapping_windows():
         assert data.min() >= 0 and data.max() <= 1 + 1e-6
 
 
-def test_tensor_mode_and_bad_test_mode():
-    model = MODELS.build(_cfg()).eval()
+def test_tensor_mode_and_bad_test_mode(tiny_fosp_cfg):
+    model = MODELS.build(tiny_fosp_cfg()).eval()
     with torch.no_grad():
         out = model(torch.randn(2, 3, 64, 64), mode='tensor')
     assert out.shape == (2, 1, 16, 16)
     with pytest.raises(ValueError, match='model.test_cfg.mode'):
-        MODELS.build(_cfg(mode='patch'))
+        MODELS.build(tiny_fosp_cfg(mode='patch'))
     with pytest.raises(ValueError, match='model.test_cfg.stride'):
-        MODELS.build(_cfg(mode='slide', crop_size=(32, 32)))
+        MODELS.build(tiny_fosp_cfg(mode='slide', crop_size=(32, 32)))
 
 
-def test_separation_needs_focus():
-    cfg = _cfg()
+def test_separation_needs_focus(tiny_fosp_cfg):
+    cfg = tiny_fosp_cfg()
     cfg['neck'] = None
     cfg['decode_head'].update(focus_loss_weight=None, side_loss_weights=())
     with pytest.raises(ValueError, match="model.neck.type='FocusNeck'"):
         MODELS.build(cfg)
 
 
-def test_without_separation():
-    cfg = _cfg()
+def test_without_separation(square_samples, tiny_fosp_cfg):
+    cfg = tiny_fosp_cfg()
     cfg['separation'] = None
     model = MODELS.build(cfg)
     assert model.decode_head.fg_encoder is None
-    losses = model.loss(torch.randn(2, 3, 64, 64), _samples(2, (64, 64)))
+    losses = model.loss(torch.randn(2, 3, 64, 64), square_samples(2, (64, 64)))
     assert not any(k.startswith('sep.') for k in losses)
     model.eval()
     with torch.no_grad():
-        res = model.predict(torch.randn(1, 3, 64, 64), _samples(1, (64, 64)))
+        res = model.predict(
+            torch.randn(1, 3, 64, 64), square_samples(1, (64, 64)))
     assert 'pred_focus' in res[0] and 'pred_background' not in res[0]
 
 
-def test_image_handed_to_separation_is_rgb_unit_range():
-    model = MODELS.build(_cfg()).eval()
+def test_image_handed_to_separation_is_rgb_unit_range(square_samples,
+                                                      tiny_fosp_cfg):
+    model = MODELS.build(tiny_fosp_cfg()).eval()
     seen = {}
     orig = model.separation.forward
 
@@ -204,18 +144,18 @@ def test_image_handed_to_separation_is_rgb_unit_range():
     model.separation.forward = spy
     raw = _images(1)  # BGR 0-255, as mmcv loads images
     data = model.data_preprocessor(
-        dict(inputs=list(raw), data_samples=_samples(1, (64, 64))))
+        dict(inputs=list(raw), data_samples=square_samples(1, (64, 64))))
     with torch.no_grad():
         model(**data, mode='predict')
     expected = raw.flip(1) / 255
     assert torch.allclose(seen['image'], expected, atol=1e-5)
 
 
-def test_few_steps_reduce_loss():
+def test_few_steps_reduce_loss(square_samples, tiny_fosp_cfg):
     torch.manual_seed(0)
-    model = MODELS.build(_cfg())
+    model = MODELS.build(tiny_fosp_cfg())
     data = model.data_preprocessor(
-        dict(inputs=list(_images()), data_samples=_samples(2, (64, 64))),
+        dict(inputs=list(_images()), data_samples=square_samples(2, (64, 64))),
         training=True)
     data = copy.deepcopy(data)
     opt = torch.optim.Adam(model.parameters(), lr=2e-3)

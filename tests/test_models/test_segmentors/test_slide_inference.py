@@ -22,18 +22,13 @@ CONFIG = (
 
 
 @pytest.fixture(scope='module')
-def model():
+def model(one_thread, tiny_segformer):
     cfg = Config.fromfile(str(CONFIG))
-    cfg.model.backbone.embed_dims = 8
-    cfg.model.decode_head.in_channels = [8, 16, 40, 64]
-    cfg.model.decode_head.channels = 16
+    cfg.merge_from_dict(tiny_segformer)
     cfg.model.test_cfg = dict(
         mode='slide', crop_size=(128, 128), stride=(85, 85))
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
     torch.manual_seed(0)
-    yield MODELS.build(cfg.model).eval()
-    torch.set_num_threads(threads)
+    return MODELS.build(cfg.model).eval()
 
 
 def _batch(model, hw, seed=0):
