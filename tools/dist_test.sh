@@ -6,20 +6,7 @@ set -e
 CONFIG=$1
 CHECKPOINT=$2
 NPROC=$3
-NNODES=${NNODES:-1}
-NODE_RANK=${NODE_RANK:-0}
-PORT=${PORT:-29500}
-MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
-PYTHON=${PYTHON:-python}
+source "$(dirname "$0")/launch_lib.sh"
 
-PYTHONPATH="$(dirname "$0")/..":${PYTHONPATH} \
-"${PYTHON}" -m torch.distributed.run \
-    --nnodes="${NNODES}" \
-    --node_rank="${NODE_RANK}" \
-    --master_addr="${MASTER_ADDR}" \
-    --nproc_per_node="${NPROC}" \
-    --master_port="${PORT}" \
-    "$(dirname "$0")/test.py" \
-    "${CONFIG}" \
-    "${CHECKPOINT}" \
+dist_launch "${NPROC}" test.py "${CONFIG}" "${CHECKPOINT}" \
     --launcher pytorch "${@:4}"

@@ -6,19 +6,6 @@
 set -e
 CONFIG=$1
 NPROC=$2
-NNODES=${NNODES:-1}
-NODE_RANK=${NODE_RANK:-0}
-PORT=${PORT:-29500}
-MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
-PYTHON=${PYTHON:-python}
+source "$(dirname "$0")/launch_lib.sh"
 
-PYTHONPATH="$(dirname "$0")/..":${PYTHONPATH} \
-"${PYTHON}" -m torch.distributed.run \
-    --nnodes="${NNODES}" \
-    --node_rank="${NODE_RANK}" \
-    --master_addr="${MASTER_ADDR}" \
-    --nproc_per_node="${NPROC}" \
-    --master_port="${PORT}" \
-    "$(dirname "$0")/train.py" \
-    "${CONFIG}" \
-    --launcher pytorch "${@:3}"
+dist_launch "${NPROC}" train.py "${CONFIG}" --launcher pytorch "${@:3}"

@@ -6,21 +6,9 @@ PARTITION=$1
 JOB_NAME=$2
 CONFIG=$3
 CHECKPOINT=$4
-GPUS=${GPUS:-4}
-GPUS_PER_NODE=${GPUS_PER_NODE:-4}
-CPUS_PER_TASK=${CPUS_PER_TASK:-5}
-SRUN_ARGS=${SRUN_ARGS:-""}
 PY_ARGS=${@:5}
-PYTHON=${PYTHON:-python}
+source "$(dirname "$0")/launch_lib.sh"
 
-PYTHONPATH="$(dirname "$0")/..":${PYTHONPATH} \
-srun -p "${PARTITION}" \
-    --job-name="${JOB_NAME}" \
-    --gres=gpu:"${GPUS_PER_NODE}" \
-    --ntasks="${GPUS}" \
-    --ntasks-per-node="${GPUS_PER_NODE}" \
-    --cpus-per-task="${CPUS_PER_TASK}" \
-    --kill-on-bad-exit=1 \
-    ${SRUN_ARGS} \
-    "${PYTHON}" -u "$(dirname "$0")/test.py" "${CONFIG}" "${CHECKPOINT}" \
+# PY_ARGS unquoted: the options are passed on split into words.
+slurm_launch "${PARTITION}" "${JOB_NAME}" test.py "${CONFIG}" "${CHECKPOINT}" \
     --launcher="slurm" ${PY_ARGS}

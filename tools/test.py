@@ -8,14 +8,16 @@ Example::
     python tools/test.py CONFIG CHECKPOINT --compile
 """
 import argparse
-import os
 import os.path as osp
 import sys
 
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.runner import Runner
 
-sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..')))
+# runner_cli.py (what this script shares with tools/train.py) is next to it;
+# it also makes mmsmoke importable from a plain checkout.
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+import runner_cli  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:
@@ -37,16 +39,7 @@ def parse_args() -> argparse.Namespace:
         'or --show-dir the visualization hook draws predictions')
     parser.add_argument(
         '--wait-time', type=float, default=2, help='the interval of show (s)')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override settings of the config, key=value pairs')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
+    runner_cli.add_config_arguments(parser)
     parser.add_argument(
         '--tta', action='store_true', help='test time augmentation')
     parser.add_argument(
@@ -56,11 +49,7 @@ def parse_args() -> argparse.Namespace:
         'testing; torch.compile options come from the config key `compile` '
         'when it is a dict, e.g. --cfg-options compile.mode=max-autotune '
         '(see docs/gpu.md)')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    return runner_cli.parse_with_local_rank(parser)
 
 
 def trigger_visualization_hook(cfg: Config, args: argparse.Namespace) -> None:
@@ -85,18 +74,7 @@ def trigger_visualization_hook(cfg: Config, args: argparse.Namespace) -> None:
 
 def main() -> None:
     args = parse_args()
-    import mmsmoke  # noqa: F401  (registration and safe checkpoint loading)
-
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+    cfg = runner_cli.load_config(args)
 
     cfg.load_from = args.checkpoint
     # A config dumped by a resumed training run carries resume=True; with
@@ -133,10 +111,7 @@ def main() -> None:
         cfg.test_evaluator['output_dir'] = args.out
         cfg.test_evaluator['keep_results'] = True
 
-    # Without CUDA, torchrun runs need a gloo group and CPU DDP set up here
-    # (mmengine's own set-up calls torch.cuda.set_device).
-    from mmsmoke.utils.dist_utils import prepare_cpu_distributed
-    prepare_cpu_distributed(cfg, args.launcher)
+    runner_cli.prepare_distributed(cfg, args.launcher)
 
     runner = Runner.from_cfg(cfg)
     if args.compile:

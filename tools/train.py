@@ -7,16 +7,16 @@ Example::
     python tools/train.py CONFIG --amp --channels-last
 """
 import argparse
-import os
 import os.path as osp
 import sys
 
-from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
-# Importable from a plain checkout as well as from an installed package.
-sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..')))
+# runner_cli.py (what this script shares with tools/test.py) is next to it;
+# it also makes mmsmoke importable from a plain checkout.
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+import runner_cli  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:
@@ -39,40 +39,13 @@ def parse_args() -> argparse.Namespace:
         default=False,
         help='train in the channels_last memory format (model weights and '
         'input batches; adds ChannelsLastHook, see docs/gpu.md)')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override settings of the config, key=value pairs')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    # torch.distributed.launch passes --local-rank, older ones --local_rank.
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    runner_cli.add_config_arguments(parser)
+    return runner_cli.parse_with_local_rank(parser)
 
 
 def main() -> None:
     args = parse_args()
-    # Registers mmsmoke and allow-lists mmengine's checkpoint contents for
-    # torch.load(weights_only=True), also for configs without custom_imports.
-    import mmsmoke  # noqa: F401
-
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+    cfg = runner_cli.load_config(args)
 
     if args.amp:
         wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
@@ -94,10 +67,7 @@ def main() -> None:
 
     cfg.resume = args.resume
 
-    # Without CUDA, torchrun runs need a gloo group and CPU DDP set up here
-    # (mmengine's own set-up calls torch.cuda.set_device).
-    from mmsmoke.utils.dist_utils import prepare_cpu_distributed
-    prepare_cpu_distributed(cfg, args.launcher)
+    runner_cli.prepare_distributed(cfg, args.launcher)
 
     if 'runner_type' in cfg:
         from mmseg.registry import RUNNERS

@@ -9,24 +9,23 @@ or linked with ``--link``), and checks every pair: a mask for each image,
 equal sizes, mask values {0, 255}. It prints a summary per split.
 """
 import argparse
-import os
 import os.path as osp
 import sys
-import tempfile
 
 sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '../..')))
+# converter_cli.py, what the converters share, is next to this file.
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
-from mmsmoke.datasets.preparation import (check_pairs,  # noqa: E402
-                                          extract_archive, find_root, place)
+import converter_cli  # noqa: E402
+
+from mmsmoke.datasets.preparation import check_pairs, place  # noqa: E402
+
+#: The folders the extracted release must hold below its root.
+LAYOUT = ('train/img', 'train/gt', 'test/img', 'test/gt')
 
 
 def prepare(args: argparse.Namespace) -> None:
-    os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=osp.dirname(
-            osp.abspath(args.out))) as tmp:
-        top = extract_archive(args.src, tmp)
-        root = find_root(top, ['train/img', 'train/gt', 'test/img',
-                               'test/gt'])
+    with converter_cli.extracted_root(args.src, args.out, LAYOUT) as root:
         for split in ('train', 'test'):
             stats = check_pairs(
                 osp.join(root, split, 'img'), osp.join(root, split, 'gt'),
@@ -40,18 +39,8 @@ def prepare(args: argparse.Namespace) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('src', help='SMOKE5K zip or extracted folder')
-    parser.add_argument('--out', default='data/SMOKE5K')
-    parser.add_argument('--link', action='store_true',
-                        help='symlink an extracted folder instead of copying')
-    args = parser.parse_args()
-    try:
-        prepare(args)
-    except (OSError, ValueError) as err:
-        print(f'error: {err}', file=sys.stderr)
-        return 1
-    return 0
+    return converter_cli.main(__doc__.splitlines()[0], 'SMOKE5K',
+                              'data/SMOKE5K', prepare)
 
 
 if __name__ == '__main__':

@@ -13,22 +13,21 @@ import os
 import os.path as osp
 import shutil
 import sys
-import tempfile
 
 sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '../..')))
+# converter_cli.py, what the converters share, is next to this file.
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
-from mmsmoke.datasets.preparation import (check_pairs,  # noqa: E402
-                                          extract_archive, find_root, place)
+import converter_cli  # noqa: E402
+
+from mmsmoke.datasets.preparation import check_pairs, place  # noqa: E402
 
 SPLITS = ('train', 'val', 'test', 'test_small', 'test_medium', 'test_large')
 
 
 def prepare(args: argparse.Namespace) -> None:
-    os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=osp.dirname(
-            osp.abspath(args.out))) as tmp:
-        top = extract_archive(args.src, tmp)
-        root = find_root(top, ['JPEGImages', 'SegmentationClass'])
+    with converter_cli.extracted_root(
+            args.src, args.out, ['JPEGImages', 'SegmentationClass']) as root:
         split_dir = None
         for name in ('ImageSets/Segmentation',
                      'SmokeSeg_ImageSets/Segmentation'):
@@ -64,18 +63,8 @@ def prepare(args: argparse.Namespace) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('src', help='SmokeSeg zip or extracted folder')
-    parser.add_argument('--out', default='data/SmokeSeg')
-    parser.add_argument('--link', action='store_true',
-                        help='symlink an extracted folder instead of copying')
-    args = parser.parse_args()
-    try:
-        prepare(args)
-    except (OSError, ValueError) as err:
-        print(f'error: {err}', file=sys.stderr)
-        return 1
-    return 0
+    return converter_cli.main(__doc__.splitlines()[0], 'SmokeSeg',
+                              'data/SmokeSeg', prepare)
 
 
 if __name__ == '__main__':

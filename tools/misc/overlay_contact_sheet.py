@@ -27,6 +27,7 @@ Example::
 import argparse
 import os
 import os.path as osp
+import sys
 from typing import List, Optional, Tuple
 
 import cv2
@@ -34,6 +35,11 @@ import numpy as np
 
 from mmsmoke.datasets.transforms.synthetic_overlay import \
     SyntheticSmokeOverlay
+
+# contact_sheet.py, the drawing and saving shared with
+# synthetic_contact_sheet.py, lives next to this file.
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+import contact_sheet as cs  # noqa: E402
 
 YELLOW, RED = (0, 220, 255), (40, 40, 255)  # BGR
 
@@ -46,17 +52,11 @@ def parse_args() -> argparse.Namespace:
         '--data-root',
         default='../shared/data/SMOKE5K',
         help='SMOKE5K root holding train/img and train/gt')
-    parser.add_argument(
-        '--out',
-        default='docs/images/synthetic_overlay_smoke5k.png',
-        help='output PNG')
+    cs.add_out_argument(parser, 'docs/images/synthetic_overlay_smoke5k.png',
+                        'output PNG')
     parser.add_argument(
         '--num', type=int, default=12, help='number of images (rows)')
-    parser.add_argument(
-        '--seed',
-        type=int,
-        default=0,
-        help='seed of the image choice and of the overlay')
+    cs.add_seed_argument(parser, 'seed of the image choice and of the overlay')
     parser.add_argument(
         '--distractor-prob',
         type=float,
@@ -67,13 +67,9 @@ def parse_args() -> argparse.Namespace:
         type=int,
         default=640,
         help='resize wider images to this width before the overlay')
-    parser.add_argument(
-        '--panel', type=int, default=256, help='initial panel width (px)')
-    parser.add_argument(
-        '--max-kb',
-        type=float,
-        default=1400,
-        help='shrink the panels until the PNG is below this size')
+    cs.add_panel_argument(parser, 'initial panel width (px)')
+    cs.add_max_kb_argument(
+        parser, 1400, 'shrink the panels until the PNG is below this size')
     return parser.parse_args()
 
 
@@ -111,16 +107,6 @@ def load_pair(img_path: str, gt_path: str,
     return img, label
 
 
-def outline(img: np.ndarray,
-            mask: np.ndarray,
-            colour: Tuple[int, int, int],
-            thickness: int = 1) -> np.ndarray:
-    contours, _ = cv2.findContours(
-        mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
-    cv2.drawContours(img, contours, -1, colour, thickness)
-    return img
-
-
 def fit_panel(img: np.ndarray, width: int, height: int) -> np.ndarray:
     """Resize into a ``width`` x ``height`` panel (letterboxed, framed)."""
     h, w = img.shape[:2]
@@ -131,8 +117,7 @@ def fit_panel(img: np.ndarray, width: int, height: int) -> np.ndarray:
     out = np.full((height, width, 3), 255, np.uint8)
     y, x = (height - size[1]) // 2, (width - size[0]) // 2
     out[y:y + size[1], x:x + size[0]] = small
-    cv2.rectangle(out, (0, 0), (width - 1, height - 1), (110, 110, 110), 1)
-    return out
+    return cs.frame(out)
 
 
 def zoom_box(box: Optional[List[int]], shape: Tuple[int, int],
@@ -152,36 +137,6 @@ def zoom_box(box: Optional[List[int]], shape: Tuple[int, int],
     return ya, ya + int(bh), xa, xa + int(bw)
 
 
-def text_strip(text: str,
-               width: int,
-               height: int = 16,
-               scale: float = 0.4) -> np.ndarray:
-    strip = np.full((height, width, 3), 255, np.uint8)
-    cv2.putText(strip, text, (3, height - 5), cv2.FONT_HERSHEY_SIMPLEX, scale,
-                (0, 0, 0), 1, cv2.LINE_AA)
-    return strip
-
-
-def hcat(parts: List[np.ndarray], gap: int) -> np.ndarray:
-    sep = np.full((parts[0].shape[0], gap, 3), 255, np.uint8)
-    out = [parts[0]]
-    for p in parts[1:]:
-        out += [sep, p]
-    return np.concatenate(out, axis=1)
-
-
-def vcat(parts: List[np.ndarray], gap: int) -> np.ndarray:
-    w = max(p.shape[1] for p in parts)
-    sep = np.full((gap, w, 3), 255, np.uint8)
-    out = []
-    for i, p in enumerate(parts):
-        if p.shape[1] < w:
-            pad = np.full((p.shape[0], w - p.shape[1], 3), 255, np.uint8)
-            p = np.concatenate([p, pad], axis=1)
-        out += ([sep] if i else []) + [p]
-    return np.concatenate(out, axis=0)
-
-
 def render_rows(samples: List[dict], width: int) -> np.ndarray:
     height = int(round(width * 3 / 4))
     rows = []
@@ -189,9 +144,9 @@ def render_rows(samples: List[dict], width: int) -> np.ndarray:
         img, label, res = s['img'], s['label'], s['results']
         new, new_label = res['img'], res['gt_seg_map']
         added = (new_label == 1) & (label != 1)
-        orig = outline(img.copy(), label == 1, YELLOW)
-        lab = outline(new.copy(), label == 1, YELLOW)
-        lab = outline(lab, added, RED)
+        orig = cs.outline(img.copy(), label == 1, YELLOW)
+        lab = cs.outline(new.copy(), label == 1, YELLOW)
+        lab = cs.outline(lab, added, RED)
         plumes = [p for p in res['synthetic_plumes'] if p['status'] == 'added']
         box = None
         if plumes:
@@ -210,7 +165,7 @@ def render_rows(samples: List[dict], width: int) -> np.ndarray:
                     cv2.FONT_HERSHEY_SIMPLEX, 0.4, (255, 255, 255), 1,
                     cv2.LINE_AA)
         panels = [fit_panel(x, width, height) for x in (orig, new, lab)]
-        row = hcat(panels + [zoom], 3)
+        row = cs.hcat(panels + [zoom], 3)
         parts = [
             f"{p['area'] * 100:.2f}% a{p['alpha_max']:.2f} {p['style']}"
             for p in plumes
@@ -221,14 +176,12 @@ def render_rows(samples: List[dict], width: int) -> np.ndarray:
             caption += f'   ({dropped} not visible, dropped)'
         if res['synthetic_distractors']:
             caption += '   + ' + '+'.join(res['synthetic_distractors'])
-        rows.append(vcat([text_strip(caption, row.shape[1]), row], 0))
-    legend = text_strip(
+        rows.append(cs.vcat([cs.text_strip(caption, row.shape[1]), row], 0))
+    legend = cs.text_strip(
         'original (its label: yellow) | with SyntheticSmokeOverlay | '
         'added label alpha > 0.1 (red) | zoom on the largest added plume',
         rows[0].shape[1], 20, 0.45)
-    sheet = vcat([legend] + rows, 6)
-    return cv2.copyMakeBorder(
-        sheet, 6, 6, 6, 6, cv2.BORDER_CONSTANT, value=(255, 255, 255))
+    return cs.add_border(cs.vcat([legend] + rows, 6))
 
 
 def main() -> None:
@@ -253,16 +206,15 @@ def main() -> None:
                 img=img,
                 label=label,
                 results=results))
-    os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-    width = args.panel
-    while True:
-        sheet = render_rows(samples, width)
-        if not cv2.imwrite(args.out, sheet, [cv2.IMWRITE_PNG_COMPRESSION, 9]):
-            raise OSError(f'could not write {args.out}')
-        kb = osp.getsize(args.out) / 1024
-        if kb <= args.max_kb or width <= 96:
-            break
-        width = int(width * 0.9)
+    cs.make_parent_dir(args.out)
+    width, sheet, kb = cs.write_below(
+        args.out,
+        args.max_kb,
+        args.panel,
+        lowest=96,
+        lower=lambda w: int(w * 0.9),
+        render=lambda w:
+        (render_rows(samples, w), [cv2.IMWRITE_PNG_COMPRESSION, 9]))
     print(f'wrote {args.out}: {sheet.shape[1]}x{sheet.shape[0]}, panels '
           f'{width} px wide, {kb:.0f} KB, {len(samples)} images')
 
