@@ -54,11 +54,12 @@ class SmokeDataPreProcessor(SegDataPreProcessor):
         self.return_images = return_images
 
     def pad_colour(self) -> Tensor:
-        """Colour (3, 1, 1), in 0-255 RGB, that a padded input pixel means."""
-        value = torch.full((3, 1, 1), float(self.pad_val))
+        """Colour (3, 1, 1), 0-255 in the channel order of the network
+        input, that a padded input pixel stands for; on the device of the
+        pre-processor's buffers."""
         if self._enable_normalize:
-            value = self.mean.cpu() + value * self.std.cpu()
-        return value
+            return self.mean + float(self.pad_val) * self.std
+        return torch.full((3, 1, 1), float(self.pad_val))
 
     def images_from_inputs(self, inputs: Tensor) -> Tensor:
         """RGB image in [0, 1] of an already normalised batch (N, 3, H, W).
@@ -82,12 +83,14 @@ class SmokeDataPreProcessor(SegDataPreProcessor):
     def _attach_images(self, pixels: List[Tensor], size: Sequence[int],
                        data_samples: SampleList) -> None:
         """Write ``rgb_image`` (padded to ``size`` at the bottom/right)."""
-        colour = self._rgb(self.pad_colour().to(pixels[0]))
+        colour = None
         for sample, pix in zip(data_samples, pixels):
             h, w = pix.shape[-2:]
             if (h, w) == tuple(size):
                 image = self._rgb(pix)
             else:
+                if colour is None:
+                    colour = self._rgb(self.pad_colour().to(pix))
                 image = colour.expand(3, *size).clone()
                 image[:, :h, :w] = self._rgb(pix)
             sample.set_data({IMAGE_FIELD: PixelData(data=image)})
