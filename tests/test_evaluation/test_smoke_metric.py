@@ -139,6 +139,32 @@ def test_size_groups_derived_and_from_metainfo():
         run(SmokeMetric(), [make_sample(p_s, gt_s, size_group='tiny')])
 
 
+def test_sod_scores_per_size_group():
+    # Small plume (1% with cuts (0.05, 0.3)): ranked above its background
+    # but far below the threshold. Per-image normalisation makes the
+    # ranking perfect: small.Fbeta_max 1 and MAE 0 while small.mIoU_img 0.
+    gt_s = np.zeros((10, 10), int)
+    gt_s[0, 0] = 1
+    p_s = np.full((10, 10), 0.02)
+    p_s[0, 0] = 0.1
+    # Large plume (50%), ranked upside down.
+    gt_l = np.zeros((10, 10), int)
+    gt_l[:5] = 1
+    p_l = 1.0 - gt_l.astype(float)
+    samples = [make_sample(p_s, gt_s, 's'), make_sample(p_l, gt_l, 'l')]
+    res = run(SmokeMetric(size_thresholds=(0.05, 0.3)), samples)
+    assert res['small.mIoU_img'] == 0.0
+    assert res['small.Fbeta_max'] == pytest.approx(1.0)
+    assert res['small.MAE'] == pytest.approx(0.0)
+    assert res['large.MAE'] == pytest.approx(1.0)
+    # a stratum's scores are those of a run on its images alone
+    alone = run(SmokeMetric(size_thresholds=(0.05, 0.3)), samples[1:])
+    for key in ('Fbeta_max', 'Fbeta_adp', 'MAE'):
+        assert res[f'large.{key}'] == pytest.approx(alone[key])
+    assert res['large.Fbeta_max'] < res['small.Fbeta_max']
+    assert not any(k.startswith('medium.') for k in res)
+
+
 def negatives_case():
     gt0 = np.zeros((10, 10), int)
     empty = np.zeros((10, 10))

@@ -7,7 +7,7 @@ from .count_scores import fosp_scores, raises_alarm
 
 #: Columns of the per-size-group table.
 GROUP_COLUMNS = ('num_images', 'mF1_img', 'mIoU_img', 'mRecall_img',
-                 'mMSE_img')
+                 'mMSE_img', 'Fbeta_max', 'MAE')
 
 
 def summary_table(metrics: Dict[str, object]) -> str:

@@ -7,13 +7,18 @@ E-measure, here delegated to PySODMetrics (``FmeasureV2`` +
 time. :func:`sod_scores` reduces one image to its curves and scalars,
 :func:`sod_family` averages them over the images.
 """
-from typing import Dict, List
+from typing import Dict, List, Sequence
 
 import numpy as np
 from py_sod_metrics import MAE, Emeasure, FmeasureHandler, FmeasureV2, Smeasure
 from torch import Tensor
 
 from mmsmoke.utils.sample_maps import map_to_uint8
+from mmsmoke.utils.size_groups import SIZE_GROUPS
+
+#: SOD scores reported per size stratum (``<group>.<key>``): the
+#: threshold-free ranking (Fβ-max), the adaptive-threshold F and the MAE.
+GROUP_SOD_KEYS = ('Fbeta_max', 'Fbeta_adp', 'MAE')
 
 
 class EmptyQuadrantSafeSmeasure(Smeasure):
@@ -94,7 +99,7 @@ def sod_scores(prob: Tensor, target: Tensor, beta_squared: float,
         em_adp=float(em['adp']))
 
 
-def sod_family(records: List[dict]) -> Dict[str, float]:
+def sod_family(records: List[dict], prefix: str = '') -> Dict[str, float]:
     """Mean SOD scores over the records whose ``sod`` entry is not None.
 
     The F- and E-measure curves are averaged over the images before their
@@ -103,6 +108,7 @@ def sod_family(records: List[dict]) -> Dict[str, float]:
     Args:
         records (list[dict]): Per-image records with a ``sod`` entry
             (:func:`sod_scores` or None).
+        prefix (str): Put before every key. Defaults to ''.
 
     Returns:
         dict[str, float]: ``Fbeta_max`` ... ``num_sod_images``; empty when
@@ -113,7 +119,7 @@ def sod_family(records: List[dict]) -> Dict[str, float]:
         return {}
     fm_curve = np.mean([s['fm_curve'] for s in sods], axis=0)
     em_curve = np.mean([s['em_curve'] for s in sods], axis=0)
-    return {
+    family = {
         'Fbeta_max': float(fm_curve.max()),
         'Fbeta_mean': float(fm_curve.mean()),
         'Fbeta_adp': float(np.mean([s['fm_adp'] for s in sods])),
@@ -124,3 +130,35 @@ def sod_family(records: List[dict]) -> Dict[str, float]:
         'Emeasure_adp': float(np.mean([s['em_adp'] for s in sods])),
         'num_sod_images': float(len(sods)),
     }
+    return {prefix + key: value for key, value in family.items()}
+
+
+def size_group_sod(records: List[dict],
+                   keys: Sequence[str] = GROUP_SOD_KEYS) -> Dict[str, float]:
+    """:func:`sod_family` of each size stratum, keys ``<group>.<key>``.
+
+    Each stratum's F-measure curve is averaged over its own images, so
+    ``small.Fbeta_max`` is the best threshold *for the small plumes*. With
+    the published per-image min-max normalisation it measures whether a
+    model ranks a small plume above its own background, however low its
+    probabilities are; the fixed-threshold ``small.mIoU_img`` measures
+    whether it also crosses the threshold.
+
+    Args:
+        records (list[dict]): Per-image records with ``size_group`` and
+            ``sod`` entries.
+        keys (Sequence[str]): The :func:`sod_family` keys to report.
+            Defaults to :data:`GROUP_SOD_KEYS`.
+
+    Returns:
+        dict[str, float]: ``<group>.<key>`` for every stratum with SOD
+        scores, in :data:`SIZE_GROUPS` order.
+    """
+    metrics: Dict[str, float] = {}
+    for group in SIZE_GROUPS:
+        family = sod_family(
+            [r for r in records if r.get('size_group') == group])
+        metrics.update(
+            {f'{group}.{key}': family[key]
+             for key in keys if key in family})
+    return metrics

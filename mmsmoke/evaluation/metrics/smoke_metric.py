@@ -72,7 +72,8 @@ from mmsmoke.evaluation.functional.sample_inputs import (sample_ground_truth,
                                                          sample_probability,
                                                          sample_size_group)
 from mmsmoke.evaluation.functional.sod import (probability_to_uint8,
-                                               sod_family, sod_scores)
+                                               size_group_sod, sod_family,
+                                               sod_scores)
 from mmsmoke.utils.sample_maps import extra_maps, map_to_uint8
 from mmsmoke.utils.size_groups import SIZE_THRESHOLDS
 
@@ -327,6 +328,14 @@ class SmokeMetric(BaseMetric):
         metrics.update(sod_family(records))
         groups, group_rows = size_group_families(records, self.empty_gt_policy)
         metrics.update(groups)
+        group_sod = size_group_sod(records)
+        metrics.update(group_sod)
+        for group, family in group_rows:  # the SOD columns of the table
+            family.update({
+                key: value
+                for key, value in group_sod.items()
+                if key.startswith(f'{group}.')
+            })
         metrics.update(pooled_family(records))
         calibration, bins = calibration_family(records, self.n_bins)
         metrics.update(calibration)
