@@ -36,18 +36,19 @@ def test_planned_runs():
     assert len(runs) == 6 * 2 + 2 * 2
     assert runs[0] == ('segformer_mit-b0', False, 0)
     assert runs[1] == ('segformer_mit-b0', True, 0)
-    assert {r for r in runs if r[2] == 1} == {
-        ('segformer_mit-b0', False, 1), ('segformer_mit-b0', True, 1),
-        ('fosp_mit-b0', False, 1), ('fosp_mit-b0', True, 1)
-    }
-    assert early.planned_runs(['transbvm_mit-b0'], 'on', [3]) == [
-        ('transbvm_mit-b0', True, 3)
-    ]
+    assert {r
+            for r in runs if r[2] == 1} == {('segformer_mit-b0', False, 1),
+                                            ('segformer_mit-b0', True, 1),
+                                            ('fosp_mit-b0', False, 1),
+                                            ('fosp_mit-b0', True, 1)}
+    assert early.planned_runs(['transbvm_mit-b0'], 'on',
+                              [3]) == [('transbvm_mit-b0', True, 3)]
     with pytest.raises(ValueError, match='unknown'):
         early.planned_runs(['nope'], 'on', [0])
     with pytest.raises(ValueError, match='early-overlay'):
         early.planned_runs(['fosp_mit-b0'], 'sometimes', [0])
-    assert early.run_name('fosp_mit-b0', True, 1) == 'fosp_mit-b0+overlay@seed1'
+    assert early.run_name('fosp_mit-b0', True,
+                          1) == 'fosp_mit-b0+overlay@seed1'
     assert early.run_name('fosp_mit-b0', False, 0) == 'fosp_mit-b0'
 
 
@@ -115,8 +116,8 @@ def test_ablated_fosp_trains(key, tmp_path):
         samples.append(sample)
     inputs = torch.randn(2, 3, 64, 64)
     losses = model.loss(inputs, samples)
-    total = sum(v for k, v in losses.items() if k.endswith('loss') or
-                k.startswith('loss') or '.loss' in k)
+    total = sum(v for k, v in losses.items()
+                if k.endswith('loss') or k.startswith('loss') or '.loss' in k)
     assert torch.isfinite(total)
     total.backward()
     grads = [p.grad for p in model.backbone.parameters() if p.requires_grad]
@@ -157,9 +158,10 @@ def test_rows_pair_difference_and_best():
     assert pair[0]['value'] == pytest.approx(0.045)
     assert pair[0]['goal_met'] is True
     spread = [r for r in rows if r['metric'] == 'Fbeta_max mean over seeds']
-    assert {r['name'] for r in spread} == {
-        'SegFormer MiT-B0, seeds [0, 1]', 'FoSp MiT-B0, seeds [0, 1]'
-    }
+    assert {r['name']
+            for r in spread} == {
+                'SegFormer MiT-B0, seeds [0, 1]', 'FoSp MiT-B0, seeds [0, 1]'
+            }
     seg = [r for r in spread if r['name'].startswith('SegFormer')][0]
     assert seg['details']['spread'] == pytest.approx(0.02)
     # the "before" recipe is not a candidate for the best light model
@@ -201,8 +203,7 @@ def test_collect_only_trains_nothing(tmp_path):
     run.mkdir(parents=True)
     ckpt = run / 'iter_20.pth'
     ckpt.write_bytes(b'')
-    stamp = dict(settings, data_root=str(data), seed=0,
-                 run='segformer_mit-b0')
+    stamp = dict(settings, data_root=str(data), seed=0, run='segformer_mit-b0')
     result = dict(_result(0.4), extra_metrics={}, checkpoint=str(ckpt))
     (run / 'benchmark_result.json').write_text(
         json.dumps(
@@ -217,3 +218,65 @@ def test_collect_only_trains_nothing(tmp_path):
     assert not any('Overlay' in n for n in names)
     assert saved and saved[-1] == rows
     assert not (work / 'segformer_mit-b0+overlay').exists()
+
+
+def _train_line(stamp, it, per_iter):
+    return (f'{stamp} - mmengine - INFO - Iter(train) [{it:4d}/300]  '
+            f'lr: 1.0000e-03  eta: 0:01:00  time: {per_iter:.4f}  '
+            'data_time: 0.0100  loss: 0.5000\n')
+
+
+def test_logged_train_seconds_across_a_resumption(tmp_path):
+    """Time stamps between logged iterations, `time` before the first one;
+    iterations redone after a resumption count once."""
+    import os
+
+    from benchmarks.training import logged_train_seconds
+    assert logged_train_seconds(str(tmp_path)) is None
+    first = tmp_path / 'train.log'
+    first.write_text('12/05 10:00:00 - mmengine - INFO - start\n' +
+                     _train_line('12/05 10:00:20', 100, 0.2) +
+                     _train_line('12/05 10:00:50', 200, 0.3) +
+                     _train_line('12/05 10:01:30', 250, 0.8))
+    # 100 x 0.2 + 30 + 40
+    assert logged_train_seconds(str(tmp_path)) == pytest.approx(90.0)
+    # resumed from the checkpoint at 200: 250 is logged again, then 300
+    resumed = tmp_path / 'train_resumed_1.log'
+    resumed.write_text(
+        _train_line('12/06 09:00:25', 250, 0.5) +
+        _train_line('12/06 09:00:45', 300, 0.4))
+    os.utime(first, (1, 1))
+    # 20 + 30 + (250: 50 x 0.5 from the resumed log) + 20
+    assert logged_train_seconds(str(tmp_path)) == pytest.approx(95.0)
+
+
+def test_retest_keeps_the_stored_training_time(tmp_path, monkeypatch):
+    import json
+
+    from mmengine.config import Config
+
+    from benchmarks import training
+    tests = []
+    monkeypatch.setattr(training, 'run_test',
+                        lambda *a, **k: tests.append(a) or dict(m=len(tests)))
+    monkeypatch.setattr(training, 'run_logged',
+                        lambda *a, **k: pytest.fail('must not train'))
+    ckpt = tmp_path / 'iter_20.pth'
+    ckpt.write_bytes(b'')
+    stamp = dict(iters=20)
+    (tmp_path / 'benchmark_result.json').write_text(
+        json.dumps(
+            dict(
+                stamp=stamp,
+                checkpoint_mtime=ckpt.stat().st_mtime,
+                result=dict(
+                    metrics=dict(m=0), extra_metrics={}, train_s=123.0))))
+    cfg = Config(dict(work_dir=str(tmp_path)))
+    kept = training.train_and_test(
+        cfg, str(tmp_path), 20, stamp, skip_existing=True)
+    assert kept['metrics'] == dict(m=0) and not tests
+    again = training.train_and_test(
+        cfg, str(tmp_path), 20, stamp, skip_existing=True, retest=True)
+    assert again['metrics'] == dict(m=1)
+    assert again['train_s'] == 123.0
+    assert again['train_s_source'] == 'wall-clock'

@@ -3,10 +3,12 @@
 The ``smoke5k`` and ``early_smoke`` suites train a config with
 ``tools/train.py`` and test it with ``tools/test.py``, as a user would.
 """
+import datetime
 import glob
 import json
 import os
 import os.path as osp
+import re
 import subprocess
 import sys
 import time
@@ -101,19 +103,83 @@ def run_test(cfg_path: str,
         return json.load(f)
 
 
+#: An mmengine training log line: its time stamp, iteration and the
+#: ``time`` (seconds per iteration, averaged over the last few).
+_TRAIN_LINE = re.compile(r'^(\d\d/\d\d \d\d:\d\d:\d\d) - mmengine - INFO - '
+                         r'Iter\(train\) \[\s*(\d+)/\d+\].*?\btime: ([\d.]+)')
+
+
+def logged_train_seconds(work: str) -> Optional[float]:
+    """Training time of a run from its mmengine logs, across resumptions.
+
+    For a run trained in several parts (``--resume`` after an interruption)
+    no single wall-clock covers it. Every ``train*.log`` in ``work`` is
+    read; between two logged iterations of one log the time is the
+    difference of their time stamps, and before the first logged iteration
+    of a log it is the logged ``time`` per iteration times the iterations
+    since the previous logged one. An iteration logged again after a
+    resumption counts once, with its last log, so work lost to an
+    interruption is not counted.
+
+    Args:
+        work (str): The work directory.
+
+    Returns:
+        float or None: Seconds, or None when no log has a training line.
+    """
+    spans: Dict[int, float] = {}
+    for path in sorted(
+            glob.glob(osp.join(work, 'train*.log')), key=osp.getmtime):
+        previous = None
+        with open(path, errors='replace') as f:
+            for line in f:
+                match = _TRAIN_LINE.match(line)
+                if match is None:
+                    continue
+                stamp = datetime.datetime.strptime(
+                    match.group(1), '%m/%d %H:%M:%S')
+                it, per_iter = int(match.group(2)), float(match.group(3))
+                if previous is not None and it > previous[0]:
+                    delta = (stamp - previous[1]).total_seconds()
+                    if delta < 0:  # the log ran over a new year
+                        delta += 365 * 86400
+                    spans[it] = (it - previous[0], delta)
+                else:
+                    done = max([i for i in spans if i < it], default=0)
+                    spans[it] = (it - done, per_iter * (it - done))
+                previous = (it, stamp)
+    if not spans:
+        return None
+    total, done = 0.0, 0
+    for it in sorted(spans):
+        steps, seconds = spans[it]
+        # a span longer than the gap to the last counted iteration (after
+        # a resumption) counts in proportion
+        total += seconds * min(1.0, (it - done) / steps)
+        done = it
+    return total
+
+
 def train_and_test(cfg,
                    work: str,
                    iters: int,
                    stamp: dict,
                    resume: bool = False,
                    skip_existing: bool = False,
+                   retest: bool = False,
                    extra_tests: Optional[Dict[str, List[str]]] = None,
                    name: str = '') -> dict:
     """Train a config with ``tools/train.py``, test it with ``tools/test.py``.
 
     The metrics are kept in ``<work>/benchmark_result.json`` with
     ``stamp``; with ``skip_existing`` a final checkpoint is re-used, and so
-    are its metrics when the stamp and the checkpoint are unchanged.
+    are its metrics when the stamp and the checkpoint are unchanged (unless
+    ``retest``).
+
+    ``train_s`` is the wall-clock of ``tools/train.py`` when the run trained
+    in one go; for a run resumed after an interruption, or a re-used
+    checkpoint whose time was not kept, it is :func:`logged_train_seconds`
+    (``train_s_source`` says which).
 
     Args:
         cfg (Config): The complete config; ``cfg.work_dir`` is ``work``.
@@ -122,13 +188,16 @@ def train_and_test(cfg,
         stamp (dict): What makes two runs the same (budget, data, seed).
         resume (bool): Continue from ``<work>/last_checkpoint`` if present.
         skip_existing (bool): Re-use a final checkpoint.
+        retest (bool): With ``skip_existing``, test a re-used checkpoint
+            again even when its metrics are stored (e.g. to add metrics
+            reported since); its stored training time is kept.
         extra_tests (dict[str, list[str]], optional): Further tests of the
             same checkpoint: name -> extra ``tools/test.py`` arguments.
         name (str): Name for the progress lines.
 
     Returns:
         dict: ``metrics``, ``extra_metrics`` (name -> metrics),
-        ``train_s`` (None when re-used or resumed) and ``checkpoint``.
+        ``train_s``, ``train_s_source``, ``test_s`` and ``checkpoint``.
     """
     extra_tests = dict(extra_tests or {})
     os.makedirs(work, exist_ok=True)
@@ -136,17 +205,20 @@ def train_and_test(cfg,
     ckpt = osp.join(work, f'iter_{iters}.pth')
     result_path = osp.join(work, 'benchmark_result.json')
     reuse = skip_existing and osp.isfile(ckpt)
+    train_s, train_s_source = None, None
     if reuse and osp.isfile(result_path):
         with open(result_path) as f:
             cached = json.load(f)
-        if cached.get('stamp') == stamp and cached.get(
-                'checkpoint_mtime') == osp.getmtime(ckpt) and set(
-                    cached['result'].get('extra_metrics',
-                                         {})) == set(extra_tests):
+        same_ckpt = cached.get('checkpoint_mtime') == osp.getmtime(ckpt)
+        if not retest and same_ckpt and cached.get('stamp') == stamp and set(
+                cached['result'].get('extra_metrics', {})) == set(extra_tests):
             log(f'{name}: re-using {result_path}')
             return cached['result']
+        if same_ckpt:
+            train_s = cached['result'].get('train_s')
+            train_s_source = cached['result'].get('train_s_source',
+                                                  'wall-clock')
     cfg.dump(cfg_path)
-    train_s = None
     if not reuse:
         log(f'{name}: training ({iters} iterations), log {work}/train.log')
         cmd = [
@@ -161,8 +233,12 @@ def train_and_test(cfg,
             cmd.append('--resume')
             log_name = f'train_resumed_{int(time.time())}.log'
         train_s = run_logged(cmd, osp.join(work, log_name))
-        if resumed:
-            train_s = None  # only the resumed part was timed
+        train_s_source = 'wall-clock'
+        if resumed:  # only the resumed part was timed
+            train_s, train_s_source = None, None
+    if train_s is None:
+        train_s = logged_train_seconds(work)
+        train_s_source = None if train_s is None else 'logged iterations'
     if not osp.isfile(ckpt):
         raise FileNotFoundError(f'{ckpt}: training wrote no checkpoint')
     log(f'{name}: testing, log {work}/test.log')
@@ -180,6 +256,7 @@ def train_and_test(cfg,
         metrics=metrics,
         extra_metrics=extra_metrics,
         train_s=train_s,
+        train_s_source=train_s_source,
         test_s=test_s,
         checkpoint=ckpt)
     with open(result_path, 'w') as f:

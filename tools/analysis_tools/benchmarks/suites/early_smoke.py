@@ -57,9 +57,12 @@ TEXT = ('Each run trains from scratch on the 1,057 real SMOKE5K training '
         'it was reported, leave it blank). The earlier '
         '"before" recipe squashes images to 256x256 for training and '
         'testing. For FoSp rows, ratio = value - SegFormer-B0 of the same '
-        'seed and overlay setting. One command: `python '
+        'seed and overlay setting. Train s is the wall-clock of '
+        '`tools/train.py`, or for a run resumed after an interruption '
+        'the sum of its logged iteration times. One command: `python '
         'tools/analysis_tools/benchmark.py --suite early_smoke` (add '
-        '`--save-interval 250 --resume` to continue an interrupted run).')
+        '`--save-interval 250 --resume` to continue an interrupted run, '
+        '`--skip-existing --retest` to test finished runs again).')
 #: Metrics reported per run (SmokeMetric keys).
 METRICS = ('Fbeta_max', 'Fbeta_adp', 'MAE', 'IoU', 'F1', 'mIoU_img',
            'small.mIoU_img', 'medium.mIoU_img', 'large.mIoU_img',
@@ -130,6 +133,7 @@ def run_rows(results: Dict[Tuple[str, bool, int], dict], ctx: dict,
                     settings=dict(settings, run=run_name(key, overlay, seed)),
                     details=dict(
                         train_s=res.get('train_s'),
+                        train_s_source=res.get('train_s_source'),
                         test_s=res.get('test_s'),
                         num_images=res['metrics'].get(
                             name.split('.')[0] +
@@ -251,6 +255,7 @@ def suite_early_smoke(
                 stamp,
                 resume=args.resume,
                 skip_existing=args.skip_existing,
+                retest=getattr(args, 'retest', False),
                 name=f'{SUITE}: {name}')
         except Exception as exc:  # keep the other runs' rows
             log(f'{SUITE}: {name} failed: {exc}')
@@ -315,7 +320,7 @@ def add_arguments(parser) -> None:
     group = parser.add_argument_group(
         'early_smoke (also uses --data-root, --iters, --train-batch, --lr, '
         '--workers, --max-test-images, --threshold, --save-interval, '
-        '--resume, --skip-existing)')
+        '--resume, --skip-existing, --retest)')
     group.add_argument(
         '--early-models',
         nargs='+',

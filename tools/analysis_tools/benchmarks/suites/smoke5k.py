@@ -126,6 +126,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         '--skip-existing',
         action='store_true',
         help='re-use a final checkpoint already in the work dir')
+    group.add_argument(
+        '--retest',
+        action='store_true',
+        help='with --skip-existing: test re-used checkpoints again even '
+        'when their metrics are stored (to add metrics reported since), '
+        'keeping their training time')
 
 
 def check_arguments(args: argparse.Namespace, error) -> None:
@@ -248,6 +254,7 @@ def train_and_test_model(key: str, args: argparse.Namespace, data_root: str,
         dict(budget, data_root=data_root, seed=args.seed),
         resume=args.resume,
         skip_existing=args.skip_existing,
+        retest=getattr(args, 'retest', False),
         extra_tests=extra,
         name=f'smoke5k: {key}')
     return dict(
