@@ -154,9 +154,13 @@ def test_rows_pair_difference_and_best():
     assert small['goal'] == 'value >= 0.25' and small['goal_met'] is True
     assert small['details']['num_images'] == 242.0
     pair = [r for r in rows if r['metric'].startswith('Fbeta_max difference')]
-    assert len(pair) == 1
+    assert [r['metric'] for r in pair] == [
+        'Fbeta_max difference, mean over seeds',
+        'Fbeta_max difference, smallest over seeds'
+    ]
     assert pair[0]['value'] == pytest.approx(0.045)
     assert pair[0]['goal_met'] is True
+    assert pair[1]['value'] == pytest.approx(0.04)  # 0.56 - 0.52
     spread = [r for r in rows if r['metric'] == 'Fbeta_max mean over seeds']
     assert {r['name']
             for r in spread} == {
@@ -164,6 +168,13 @@ def test_rows_pair_difference_and_best():
             }
     seg = [r for r in spread if r['name'].startswith('SegFormer')][0]
     assert seg['details']['spread'] == pytest.approx(0.02)
+    assert by[('SegFormer MiT-B0, seeds [0, 1]',
+               'Fbeta_max spread over seeds (max - min)')]['value'] == \
+        pytest.approx(0.02)
+    # a difference is not printed as a factor
+    from benchmarks.tables import row_table
+    lines = row_table([fosp], show_settings=False)
+    assert '0.05 |' in ' '.join(lines) and '0.05x' not in ' '.join(lines)
     # the "before" recipe is not a candidate for the best light model
     [best] = [r for r in rows if r['name'].startswith('best light model')]
     assert best['value'] == 0.56 and best['goal_met'] is False

@@ -46,8 +46,9 @@ def row_table(rows: List[dict], show_settings: bool = True) -> List[str]:
         if r.get('baseline_name') and r.get('baseline') is not None:
             base = f'{base} ({r["baseline_name"]})'
         ratio = fmt(r.get('ratio'), 3)
-        if r.get('ratio') is not None:
-            ratio += 'x'
+        if r.get('ratio') is not None and not str(r.get(
+                'ratio_def', '')).startswith('value - '):
+            ratio += 'x'  # a factor; a difference has no suffix
         name = r['name']
         if r.get('note'):
             notes.append(f'{len(notes) + 1}. {r["name"]}, {r["metric"]}: '

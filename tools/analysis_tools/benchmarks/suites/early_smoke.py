@@ -172,6 +172,15 @@ def _summary_rows(results: Dict[Tuple[str, bool, int], dict], ctx: dict,
                         min=min(vals),
                         max=max(vals),
                         spread=max(vals) - min(vals))))
+            rows.append(
+                make_row(
+                    SUITE,
+                    rows[-1]['name'],
+                    'Fbeta_max spread over seeds (max - min)',
+                    max(vals) - min(vals),
+                    '',
+                    ctx,
+                    settings=settings))
         if len(per_model) == 2:
             seeds = sorted(
                 set(per_model['fosp_mit-b0'])
@@ -194,6 +203,15 @@ def _summary_rows(results: Dict[Tuple[str, bool, int], dict], ctx: dict,
                         goal=PAIR_GOAL,
                         settings=settings,
                         details=dict(min=min(diffs), max=max(diffs))))
+                rows.append(
+                    make_row(
+                        SUITE,
+                        rows[-1]['name'],
+                        'Fbeta_max difference, smallest over seeds',
+                        min(diffs),
+                        '',
+                        ctx,
+                        settings=settings))
     best = max(((run, _metric(res, 'Fbeta_max'))
                 for run, res in results.items()
                 if _metric(res, 'Fbeta_max') is not None
