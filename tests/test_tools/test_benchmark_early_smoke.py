@@ -291,3 +291,43 @@ def test_retest_keeps_the_stored_training_time(tmp_path, monkeypatch):
     assert again['metrics'] == dict(m=1)
     assert again['train_s'] == 123.0
     assert again['train_s_source'] == 'wall-clock'
+
+
+def test_long_suite_own_work_dir_rows_and_time_goal(tmp_path, monkeypatch):
+    """early_smoke_long trains the same runs in its own work dir, under its
+    own suite name, and checks the training time against 3 hours."""
+    from benchmarks.suites import early_smoke_long as long
+    data = tmp_path / 'data' / 'SMOKE5K'
+    for sub in ('train/img', 'train/gt', 'test/img', 'test/gt'):
+        (data / sub).mkdir(parents=True)
+    calls = []
+
+    def fake_train_and_test(cfg, work, iters, stamp, **kw):
+        calls.append((work, iters, stamp))
+        return dict(
+            _result(0.72),
+            train_s=2.5 * 3600,
+            train_s_source='logged iterations')
+
+    monkeypatch.setattr(early, 'train_and_test', fake_train_and_test)
+    args = _args(
+        iters=6000,
+        data_root=str(tmp_path / 'data'),
+        long_models=['transbvm_mit-b0'],
+        long_overlay='on',
+        long_seed=1,
+        long_work_dir=str(tmp_path / 'long'),
+        resume=True,
+        skip_existing=True)
+    saved = []
+    rows = long.run(args, dict(CTX, save_rows=saved.append))
+    [(work, iters, stamp)] = calls
+    assert work == str(tmp_path / 'long' / 'transbvm_mit-b0+overlay@seed1')
+    assert iters == 6000 and stamp['time_budget'] == '3 h training'
+    assert {r['suite'] for r in rows} == {'early_smoke_long'}
+    by = {(r['name'], r['metric']): r for r in rows}
+    label = 'Trans-BVM MiT-B0 + SyntheticSmokeOverlay, seed 1'
+    hours = by[(label, 'training hours')]
+    assert hours['value'] == pytest.approx(2.5) and hours['goal_met'] is True
+    assert by[('best light model: ' + label, 'Fbeta_max')]['goal_met']
+    assert saved[-1] == rows

@@ -101,9 +101,15 @@ def _metric(result: Optional[dict], name: str) -> Optional[float]:
     return float(value) if isinstance(value, (int, float)) else None
 
 
-def run_rows(results: Dict[Tuple[str, bool, int], dict], ctx: dict,
-             settings: dict) -> List[dict]:
-    """Rows of every finished run, plus the seed and pair summaries."""
+def run_rows(results: Dict[Tuple[str, bool, int], dict],
+             ctx: dict,
+             settings: dict,
+             suite: str = SUITE) -> List[dict]:
+    """Rows of every finished run, plus the seed and pair summaries.
+
+    ``suite`` names the suite the rows belong to (the ``early_smoke_long``
+    suite reports its runs the same way).
+    """
     rows = []
     for (key, overlay, seed), res in results.items():
         base = None
@@ -117,7 +123,7 @@ def run_rows(results: Dict[Tuple[str, bool, int], dict], ctx: dict,
             goal = GOALS.get(name)
             rows.append(
                 make_row(
-                    SUITE,
+                    suite,
                     run_label(key, overlay, seed),
                     name,
                     value,
@@ -138,12 +144,12 @@ def run_rows(results: Dict[Tuple[str, bool, int], dict], ctx: dict,
                         num_images=res['metrics'].get(
                             name.split('.')[0] +
                             '.num_images' if '.' in name else 'num_images'))))
-    rows += _summary_rows(results, ctx, settings)
+    rows += _summary_rows(results, ctx, settings, suite)
     return rows
 
 
 def _summary_rows(results: Dict[Tuple[str, bool, int], dict], ctx: dict,
-                  settings: dict) -> List[dict]:
+                  settings: dict, suite: str) -> List[dict]:
     rows = []
     for overlay in (False, True):
         per_model = {}
@@ -160,7 +166,7 @@ def _summary_rows(results: Dict[Tuple[str, bool, int], dict], ctx: dict,
             vals = list(values.values())
             rows.append(
                 make_row(
-                    SUITE,
+                    suite,
                     run_label(key, overlay, 0).rsplit(', seed', 1)[0] +
                     f', seeds {sorted(values)}',
                     'Fbeta_max mean over seeds',
@@ -174,7 +180,7 @@ def _summary_rows(results: Dict[Tuple[str, bool, int], dict], ctx: dict,
                         spread=max(vals) - min(vals))))
             rows.append(
                 make_row(
-                    SUITE,
+                    suite,
                     rows[-1]['name'],
                     'Fbeta_max spread over seeds (max - min)',
                     max(vals) - min(vals),
@@ -192,7 +198,7 @@ def _summary_rows(results: Dict[Tuple[str, bool, int], dict], ctx: dict,
                 ]
                 rows.append(
                     make_row(
-                        SUITE,
+                        suite,
                         'FoSp MiT-B0 - SegFormer MiT-B0' +
                         (' (+ overlay)' if overlay else '') +
                         f', seeds {seeds}',
@@ -205,7 +211,7 @@ def _summary_rows(results: Dict[Tuple[str, bool, int], dict], ctx: dict,
                         details=dict(min=min(diffs), max=max(diffs))))
                 rows.append(
                     make_row(
-                        SUITE,
+                        suite,
                         rows[-1]['name'],
                         'Fbeta_max difference, smallest over seeds',
                         min(diffs),
@@ -221,7 +227,7 @@ def _summary_rows(results: Dict[Tuple[str, bool, int], dict], ctx: dict,
     if best is not None:
         rows.append(
             make_row(
-                SUITE,
+                suite,
                 'best light model: ' + run_label(*best[0]),
                 'Fbeta_max',
                 best[1],
@@ -232,16 +238,28 @@ def _summary_rows(results: Dict[Tuple[str, bool, int], dict], ctx: dict,
     return rows
 
 
-def suite_early_smoke(
+def run_plan(
         args,
         ctx: dict,
+        runs: List[Tuple[str, bool, int]],
+        work_dir: str,
+        settings: dict,
+        suite: str = SUITE,
+        row_fn: Callable[..., List[dict]] = run_rows,
         save_rows: Optional[Callable[[List[dict]],
                                      None]] = None) -> List[dict]:
-    """Train and test every planned run; rows after each run.
+    """Train and test runs one after the other; rows after each run.
 
     Args:
-        args (argparse.Namespace): Command-line arguments.
+        args (argparse.Namespace): Command-line arguments (data root,
+            budget, ``--resume``, ``--skip-existing``, ``--retest``,
+            ``--early-collect-only``, ``--early-keep-going``).
         ctx (dict): Run context (``device``, ``command``).
+        runs (list[tuple[str, bool, int]]): ``(model, overlay, seed)``.
+        work_dir (str): Each run works in ``<work_dir>/<run name>``.
+        settings (dict): The budget (the stamp of every run).
+        suite (str): The suite the rows belong to.
+        row_fn (callable): ``(results, ctx, settings, suite) -> rows``.
         save_rows (callable, optional): Called with the rows so far after
             every finished run, so that the report keeps them even if a
             later run fails or is stopped.
@@ -250,17 +268,14 @@ def suite_early_smoke(
         list[dict]: The rows.
     """
     data_root = smoke5k_root(args.data_root)
-    runs = planned_runs(args.early_models, args.early_overlay,
-                        args.early_seeds)
-    settings = budget(args)
     results: Dict[Tuple[str, bool, int], dict] = {}
     rows: List[dict] = []
     for key, overlay, seed in runs:
         name = run_name(key, overlay, seed)
-        work = osp.abspath(osp.join(args.early_work_dir, name))
+        work = osp.abspath(osp.join(work_dir, name))
         if getattr(args, 'early_collect_only', False) and not osp.isfile(
                 osp.join(work, 'benchmark_result.json')):
-            log(f'{SUITE}: {name}: no finished run in {work}, skipped '
+            log(f'{suite}: {name}: no finished run in {work}, skipped '
                 '(--early-collect-only)')
             continue
         cfg = build_config(key, overlay, seed, args, data_root, work)
@@ -274,16 +289,43 @@ def suite_early_smoke(
                 resume=args.resume,
                 skip_existing=args.skip_existing,
                 retest=getattr(args, 'retest', False),
-                name=f'{SUITE}: {name}')
+                name=f'{suite}: {name}')
         except Exception as exc:  # keep the other runs' rows
-            log(f'{SUITE}: {name} failed: {exc}')
-            if not args.early_keep_going:
+            log(f'{suite}: {name} failed: {exc}')
+            if not getattr(args, 'early_keep_going', False):
                 raise
             continue
-        rows = run_rows(results, ctx, settings)
+        rows = row_fn(results, ctx, settings, suite)
         if save_rows is not None:
             save_rows(rows)
     return rows
+
+
+def suite_early_smoke(
+        args,
+        ctx: dict,
+        save_rows: Optional[Callable[[List[dict]],
+                                     None]] = None) -> List[dict]:
+    """Train and test every planned run of the ablation (:func:`run_plan`).
+
+    Args:
+        args (argparse.Namespace): Command-line arguments.
+        ctx (dict): Run context (``device``, ``command``).
+        save_rows (callable, optional): See :func:`run_plan`.
+
+    Returns:
+        list[dict]: The rows.
+    """
+    smoke5k_root(args.data_root)
+    runs = planned_runs(args.early_models, args.early_overlay,
+                        args.early_seeds)
+    return run_plan(
+        args,
+        ctx,
+        runs,
+        args.early_work_dir,
+        budget(args),
+        save_rows=save_rows)
 
 
 def render_table(rows: List[dict]) -> List[str]:
