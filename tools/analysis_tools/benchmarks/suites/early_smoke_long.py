@@ -10,8 +10,7 @@ choose ``--iters`` so that training fits in 3 hours.
 
 The runs live in their own work directory (``--long-work-dir``) and rows,
 so a long run neither overwrites the ablation's 1,000-iteration runs nor
-replaces its rows. A run interrupted at the end of a working day continues
-with ``--save-interval 250 --resume``; its training time is then the sum
+replaces its rows. An interrupted run continues with ``--save-interval 250 --resume``; its training time is then the sum
 of its logged iterations (:func:`..training.logged_train_seconds`).
 """
 from typing import Dict, List, Tuple
@@ -90,8 +89,9 @@ def add_arguments(parser) -> None:
         '--long-models',
         nargs='+',
         choices=tuple(MODELS),
-        default=['fosp_mit-b0'],
-        help='the models to train for long')
+        default=['transbvm_mit-b0'],
+        help='the models to train for long (default: light Trans-BVM, '
+        'the best light model of the early_smoke ablation)')
     group.add_argument(
         '--long-overlay',
         choices=('off', 'on'),
