@@ -252,13 +252,9 @@ def train_and_test(cfg,
         extra_metrics[test_name] = run_test(
             cfg_path, ckpt, osp.join(work, f'test_{test_name}'),
             osp.join(work, f'test_{test_name}.log'), test_args)
-    result = dict(
-        metrics=metrics,
-        extra_metrics=extra_metrics,
-        train_s=train_s,
-        train_s_source=train_s_source,
-        test_s=test_s,
-        checkpoint=ckpt)
+    result = dict(metrics=metrics, extra_metrics=extra_metrics)
+    result.update(train_s=train_s, train_s_source=train_s_source)
+    result.update(test_s=test_s, checkpoint=ckpt)
     with open(result_path, 'w') as f:
         json.dump(
             dict(
