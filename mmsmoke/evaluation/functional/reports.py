@@ -25,8 +25,10 @@ def size_group_table(group_rows: List[Tuple[str, dict]]) -> str:
     """One row per size group (``-`` where a mean ran over no image).
 
     Args:
-        group_rows (list[tuple[str, dict]]): ``(group, family)`` as
-            returned by :func:`.count_scores.size_group_families`.
+        group_rows (list[tuple[str, dict]]): ``(group, scores)``, where
+            ``scores`` holds the group's ``<group>.<column>`` values (the
+            family of :func:`.count_scores.size_group_families`, or the
+            whole metric dict).
     """
     cols = list(GROUP_COLUMNS)
     groups = PrettyTable(field_names=['Size group'] + cols)

@@ -99,7 +99,7 @@ def sod_scores(prob: Tensor, target: Tensor, beta_squared: float,
         em_adp=float(em['adp']))
 
 
-def sod_family(records: List[dict], prefix: str = '') -> Dict[str, float]:
+def sod_family(records: List[dict]) -> Dict[str, float]:
     """Mean SOD scores over the records whose ``sod`` entry is not None.
 
     The F- and E-measure curves are averaged over the images before their
@@ -108,7 +108,6 @@ def sod_family(records: List[dict], prefix: str = '') -> Dict[str, float]:
     Args:
         records (list[dict]): Per-image records with a ``sod`` entry
             (:func:`sod_scores` or None).
-        prefix (str): Put before every key. Defaults to ''.
 
     Returns:
         dict[str, float]: ``Fbeta_max`` ... ``num_sod_images``; empty when
@@ -119,7 +118,7 @@ def sod_family(records: List[dict], prefix: str = '') -> Dict[str, float]:
         return {}
     fm_curve = np.mean([s['fm_curve'] for s in sods], axis=0)
     em_curve = np.mean([s['em_curve'] for s in sods], axis=0)
-    family = {
+    return {
         'Fbeta_max': float(fm_curve.max()),
         'Fbeta_mean': float(fm_curve.mean()),
         'Fbeta_adp': float(np.mean([s['fm_adp'] for s in sods])),
@@ -130,7 +129,6 @@ def sod_family(records: List[dict], prefix: str = '') -> Dict[str, float]:
         'Emeasure_adp': float(np.mean([s['em_adp'] for s in sods])),
         'num_sod_images': float(len(sods)),
     }
-    return {prefix + key: value for key, value in family.items()}
 
 
 def size_group_sod(records: List[dict],

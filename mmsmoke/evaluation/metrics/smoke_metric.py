@@ -328,14 +328,7 @@ class SmokeMetric(BaseMetric):
         metrics.update(sod_family(records))
         groups, group_rows = size_group_families(records, self.empty_gt_policy)
         metrics.update(groups)
-        group_sod = size_group_sod(records)
-        metrics.update(group_sod)
-        for group, family in group_rows:  # the SOD columns of the table
-            family.update({
-                key: value
-                for key, value in group_sod.items()
-                if key.startswith(f'{group}.')
-            })
+        metrics.update(size_group_sod(records))
         metrics.update(pooled_family(records))
         calibration, bins = calibration_family(records, self.n_bins)
         metrics.update(calibration)
@@ -355,9 +348,11 @@ class SmokeMetric(BaseMetric):
             'SmokeMetric summary:\n' + summary_table(metrics),
             logger='current')
         if group_rows:
+            # every group's row reads its ``<group>.<key>`` columns, the
+            # FoSp averages and the SOD scores, from the metrics
+            table = size_group_table([(g, metrics) for g, _ in group_rows])
             print_log(
-                'SmokeMetric per size group:\n' + size_group_table(group_rows),
-                logger='current')
+                'SmokeMetric per size group:\n' + table, logger='current')
 
     def _write_outputs(self, records: List[dict], bins: dict) -> None:
         if not self.output_dir:

@@ -12,7 +12,7 @@ import re
 import subprocess
 import sys
 import time
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from .core import REPO, log
 
@@ -127,7 +127,8 @@ def logged_train_seconds(work: str) -> Optional[float]:
     Returns:
         float or None: Seconds, or None when no log has a training line.
     """
-    spans: Dict[int, float] = {}
+    # logged iteration -> (iterations it covers, seconds)
+    spans: Dict[int, Tuple[int, float]] = {}
     for path in sorted(
             glob.glob(osp.join(work, 'train*.log')), key=osp.getmtime):
         previous = None
@@ -232,10 +233,9 @@ def train_and_test(cfg,
             log(f'{name}: resuming from the last checkpoint')
             cmd.append('--resume')
             log_name = f'train_resumed_{int(time.time())}.log'
-        train_s = run_logged(cmd, osp.join(work, log_name))
-        train_s_source = 'wall-clock'
-        if resumed:  # only the resumed part was timed
-            train_s, train_s_source = None, None
+        elapsed = run_logged(cmd, osp.join(work, log_name))
+        if not resumed:  # a resumed run's wall-clock covers its last part
+            train_s, train_s_source = elapsed, 'wall-clock'
     if train_s is None:
         train_s = logged_train_seconds(work)
         train_s_source = None if train_s is None else 'logged iterations'

@@ -242,6 +242,7 @@ def run_plan(
         args,
         ctx: dict,
         runs: List[Tuple[str, bool, int]],
+        data_root: str,
         work_dir: str,
         settings: dict,
         suite: str = SUITE,
@@ -251,11 +252,11 @@ def run_plan(
     """Train and test runs one after the other; rows after each run.
 
     Args:
-        args (argparse.Namespace): Command-line arguments (data root,
-            budget, ``--resume``, ``--skip-existing``, ``--retest``,
+        args (argparse.Namespace): Command-line arguments (budget, ``--resume``, ``--skip-existing``, ``--retest``,
             ``--early-collect-only``, ``--early-keep-going``).
         ctx (dict): Run context (``device``, ``command``).
         runs (list[tuple[str, bool, int]]): ``(model, overlay, seed)``.
+        data_root (str): The SMOKE5K folder (:func:`smoke5k_root`).
         work_dir (str): Each run works in ``<work_dir>/<run name>``.
         settings (dict): The budget (the stamp of every run).
         suite (str): The suite the rows belong to.
@@ -267,7 +268,6 @@ def run_plan(
     Returns:
         list[dict]: The rows.
     """
-    data_root = smoke5k_root(args.data_root)
     results: Dict[Tuple[str, bool, int], dict] = {}
     rows: List[dict] = []
     for key, overlay, seed in runs:
@@ -316,13 +316,14 @@ def suite_early_smoke(
     Returns:
         list[dict]: The rows.
     """
-    smoke5k_root(args.data_root)
+    data_root = smoke5k_root(args.data_root)
     runs = planned_runs(args.early_models, args.early_overlay,
                         args.early_seeds)
     return run_plan(
         args,
         ctx,
         runs,
+        data_root,
         args.early_work_dir,
         budget(args),
         save_rows=save_rows)

@@ -10,12 +10,13 @@ choose ``--iters`` so that training fits in 3 hours.
 
 The runs live in their own work directory (``--long-work-dir``) and rows,
 so a long run neither overwrites the ablation's 1,000-iteration runs nor
-replaces its rows. An interrupted run continues with ``--save-interval 250 --resume``; its training time is then the sum
-of its logged iterations (:func:`..training.logged_train_seconds`).
+replaces its rows. An interrupted run continues with ``--save-interval 250
+--resume``; its training time is then the sum of its logged iterations (:func:`..training.logged_train_seconds`).
 """
 from typing import Dict, List, Tuple
 
 from ..core import make_row
+from ..datasets import smoke5k_root
 from . import early_smoke
 from .early_smoke_runs import MODELS, run_label
 
@@ -68,6 +69,7 @@ def run(args, ctx: dict) -> List[dict]:
         args,
         ctx,
         runs,
+        smoke5k_root(args.data_root),
         args.long_work_dir,
         settings(args),
         suite=SUITE,
