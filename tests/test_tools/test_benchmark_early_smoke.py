@@ -231,6 +231,53 @@ def test_collect_only_trains_nothing(tmp_path):
     assert not (work / 'segformer_mit-b0+overlay').exists()
 
 
+def test_stored_results_invert_the_rows():
+    """A run's rows in benchmarks.json give back its result; rows of
+    another budget do not."""
+    settings = dict(iters=20, threshold=0.5)
+    res = dict(_result(0.4), train_s_source='wall-clock')
+    rows = early.run_rows({('fosp_mit-b0', True, 1): res}, CTX, settings)
+    other = early.run_rows({('segformer_mit-b0', False, 0): _result(0.3)},
+                           CTX, dict(settings, iters=40))
+    stored = early.stored_results(rows + other, settings)
+    assert set(stored) == {'fosp_mit-b0+overlay@seed1'}
+    back = stored['fosp_mit-b0+overlay@seed1']
+    assert back['metrics'] == res['metrics']
+    assert (back['train_s'], back['train_s_source'],
+            back['test_s']) == (100.0, 'wall-clock', 10.0)
+    # the same rows again
+    again = early.run_rows({('fosp_mit-b0', True, 1): back}, CTX, settings)
+    assert [(r['name'], r['metric'], r['value']) for r in again] == [
+        (r['name'], r['metric'], r['value']) for r in rows
+    ]
+
+
+def test_skip_existing_reuses_reported_runs_without_work_dir(tmp_path):
+    """A finished run whose work dir is gone is taken from the report's
+    rows with --skip-existing (nothing trains); without it, it would
+    train."""
+    data = tmp_path / 'data' / 'SMOKE5K'
+    for sub in ('train/img', 'train/gt', 'test/img', 'test/gt'):
+        (data / sub).mkdir(parents=True)
+    args = _args(
+        data_root=str(tmp_path / 'data'),
+        early_models=['segformer_mit-b0'],
+        early_overlay='off',
+        early_seeds=[0],
+        early_work_dir=str(tmp_path / 'work'),
+        early_collect_only=False,
+        early_keep_going=False,
+        resume=False,
+        retest=False,
+        skip_existing=True)
+    reported = early.run_rows({('segformer_mit-b0', False, 0): _result(0.4)},
+                              CTX, early.budget(args))
+    rows = early.suite_early_smoke(args, dict(CTX, report_rows=reported))
+    by = {(r['name'], r['metric']): r['value'] for r in rows}
+    assert by[('SegFormer MiT-B0, seed 0', 'Fbeta_max')] == 0.4
+    assert not (tmp_path / 'work').exists()
+
+
 def _train_line(stamp, it, per_iter):
     return (f'{stamp} - mmengine - INFO - Iter(train) [{it:4d}/300]  '
             f'lr: 1.0000e-03  eta: 0:01:00  time: {per_iter:.4f}  '

@@ -154,7 +154,13 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     device = torch.device(args.device)
     machine = machine_info(device)
     command = 'python ' + ' '.join(shlex.quote(a) for a in [TOOL] + argv)
-    ctx = dict(device=machine['device'], command=command, torch_device=device)
+    # report_rows: the rows before this command, for suites that re-use
+    # finished runs (early_smoke)
+    ctx = dict(
+        device=machine['device'],
+        command=command,
+        torch_device=device,
+        report_rows=list(doc['rows']))
     try:
         for suite in expand_suites(args.suite):
             started = time.perf_counter()

@@ -27,8 +27,13 @@ seeds asked for (``@seed1``).
 Each finished run is kept in ``<work dir>/<run>/benchmark_result.json``,
 and the suite hands its rows to the report after every run, so an
 interrupted suite loses at most the run in progress; ``--resume``
-continues that run from its last checkpoint.
+continues that run from its last checkpoint. With ``--skip-existing``, a
+run whose work directory is gone (another machine, a cleaned
+``work_dirs``) but whose rows are in ``benchmarks.json`` with the same
+budget is taken from those rows (:func:`stored_results`), so the suite can
+be completed over several machines and its rows collected together.
 """
+import json
 import os.path as osp
 from typing import Callable, Dict, List, Optional, Tuple
 
@@ -148,6 +153,52 @@ def run_rows(results: Dict[Tuple[str, bool, int], dict],
     return rows
 
 
+def stored_results(report_rows: List[dict],
+                   settings: dict,
+                   suite: str = SUITE) -> Dict[str, dict]:
+    """Finished runs read back from the report's rows, by run name.
+
+    The inverse of :func:`run_rows` for one run: its metric rows (those
+    whose ``settings`` are ``settings`` plus ``run``) give back ``metrics``
+    (with the image counts of the rows' details), ``train_s``,
+    ``train_s_source`` and ``test_s``. Rows measured at another budget are
+    not returned.
+
+    Args:
+        report_rows (list[dict]): Rows of ``benchmarks.json``.
+        settings (dict): The budget of the suite now.
+        suite (str): The suite whose rows are read.
+
+    Returns:
+        dict[str, dict]: Run name -> result (as :func:`train_and_test`
+        returns it, with ``source = 'benchmarks.json'``).
+    """
+    want = json.dumps(settings, sort_keys=True, default=str)
+    results: Dict[str, dict] = {}
+    for row in report_rows:
+        stamp = dict(row.get('settings') or {})
+        name = stamp.pop('run', None)
+        if (row.get('suite') != suite or name is None
+                or row.get('metric') not in METRICS
+                or json.dumps(stamp, sort_keys=True, default=str) != want):
+            continue
+        details = row.get('details') or {}
+        res = results.setdefault(
+            name,
+            dict(
+                metrics={},
+                train_s=details.get('train_s'),
+                train_s_source=details.get('train_s_source'),
+                test_s=details.get('test_s'),
+                source='benchmarks.json'))
+        res['metrics'][row['metric']] = row['value']
+        group = row['metric'].split('.')[0] if '.' in row['metric'] else None
+        if details.get('num_images') is not None:
+            res['metrics'][f'{group}.num_images' if group else
+                           'num_images'] = details['num_images']
+    return results
+
+
 def _summary_rows(results: Dict[Tuple[str, bool, int], dict], ctx: dict,
                   settings: dict, suite: str) -> List[dict]:
     rows = []
@@ -247,8 +298,8 @@ def run_plan(
         settings: dict,
         suite: str = SUITE,
         row_fn: Callable[..., List[dict]] = run_rows,
-        save_rows: Optional[Callable[[List[dict]],
-                                     None]] = None) -> List[dict]:
+        save_rows: Optional[Callable[[List[dict]], None]] = None,
+        report_rows: Optional[List[dict]] = None) -> List[dict]:
     """Train and test runs one after the other; rows after each run.
 
     Args:
@@ -264,15 +315,31 @@ def run_plan(
         save_rows (callable, optional): Called with the rows so far after
             every finished run, so that the report keeps them even if a
             later run fails or is stopped.
+        report_rows (list[dict], optional): The rows of ``benchmarks.json``
+            before the suite ran; with ``--skip-existing``, a run whose
+            work directory holds no finished run is taken from them
+            (:func:`stored_results`).
 
     Returns:
         list[dict]: The rows.
     """
     results: Dict[Tuple[str, bool, int], dict] = {}
-    rows: List[dict] = []
+    stored = (
+        stored_results(report_rows or [], settings, suite)
+        if args.skip_existing else {})
     for key, overlay, seed in runs:
         name = run_name(key, overlay, seed)
         work = osp.abspath(osp.join(work_dir, name))
+        finished_here = osp.isfile(osp.join(
+            work, 'benchmark_result.json')) or osp.isfile(
+                osp.join(work, f'iter_{args.iters}.pth'))
+        if name in stored and not finished_here:
+            log(f'{suite}: {name}: no finished run in {work}; its rows in '
+                'benchmarks.json (same budget) are re-used' +
+                ('; it cannot be re-tested without its checkpoint' if getattr(
+                    args, 'retest', False) else ''))
+            results[(key, overlay, seed)] = stored[name]
+            continue
         if getattr(args, 'early_collect_only', False) and not osp.isfile(
                 osp.join(work, 'benchmark_result.json')):
             log(f'{suite}: {name}: no finished run in {work}, skipped '
@@ -295,10 +362,9 @@ def run_plan(
             if not getattr(args, 'early_keep_going', False):
                 raise
             continue
-        rows = row_fn(results, ctx, settings, suite)
         if save_rows is not None:
-            save_rows(rows)
-    return rows
+            save_rows(row_fn(results, ctx, settings, suite))
+    return row_fn(results, ctx, settings, suite) if results else []
 
 
 def suite_early_smoke(
@@ -326,7 +392,8 @@ def suite_early_smoke(
         data_root,
         args.early_work_dir,
         budget(args),
-        save_rows=save_rows)
+        save_rows=save_rows,
+        report_rows=ctx.get('report_rows'))
 
 
 def render_table(rows: List[dict]) -> List[str]:

@@ -74,7 +74,8 @@ def run(args, ctx: dict) -> List[dict]:
         settings(args),
         suite=SUITE,
         row_fn=long_rows,
-        save_rows=ctx.get('save_rows'))
+        save_rows=ctx.get('save_rows'),
+        report_rows=ctx.get('report_rows'))
 
 
 render = early_smoke.render
