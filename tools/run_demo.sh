@@ -11,7 +11,7 @@ set -eo pipefail
 cd "$(dirname "$0")/.."
 source tools/bootstrap.sh
 PY="${MMSMOKE_PYTHON}"
-CONFIG=${CONFIG:-configs/fosp/fosp_mit-b0_1xb8-800_synthetic-128x128.py}
+CONFIG=${CONFIG:-configs/transbvm/transbvm_mit-b0_1xb8-800_synthetic-native-128x128.py}
 DATA_DIR=${DATA_DIR:-data/synthetic_smoke}
 WORK_DIR=${WORK_DIR:-work_dirs/demo}
 NUM_TRAIN=${NUM_TRAIN:-600}
