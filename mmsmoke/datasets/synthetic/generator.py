@@ -252,7 +252,7 @@ class SyntheticSmokeGenerator:
 
         distractors = self.scene.choose_distractors(rng, kind)
         scene = self.scene.render(rng, distractors)
-        background = scene['image']
+        background = scene.image
 
         plume_meta = None
         alpha_max = 0.0
@@ -263,7 +263,7 @@ class SyntheticSmokeGenerator:
         else:
             alpha = np.zeros((h, w), np.float32)
             smoke = np.broadcast_to(
-                _rgb((0.8, 0.8, 0.8)) * _rgb(scene['light']),
+                _rgb((0.8, 0.8, 0.8)) * _rgb(scene.light),
                 (h, w, 3)).astype(np.float32)
 
         a3 = alpha[..., None]
@@ -280,7 +280,7 @@ class SyntheticSmokeGenerator:
             size_group=size_group(fraction),
             has_smoke=bool(fraction > 0),
             distractors=list(distractors),
-            palette=scene['palette'],
+            palette=scene.palette,
             alpha_max=float(alpha_max),
             plume=plume_meta)
         out = dict(

@@ -12,7 +12,8 @@ The ridge lines and the coverage map of each layer are returned with the
 image, so that a plume can be placed on a ridge and hidden behind nearer
 ones (:mod:`~mmsmoke.datasets.synthetic.scene_plume`).
 """
-from typing import Dict, List, Sequence, Tuple
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -74,6 +75,36 @@ _PALETTE_NAMES = tuple(_PALETTES)
 _PALETTE_WEIGHTS = np.array([0.30, 0.15, 0.20, 0.13, 0.12, 0.10])
 
 
+@dataclass
+class Scene:
+    """One rendered landscape and the geometry a plume is placed on.
+
+    :meth:`SceneRenderer.render` fills it layer by layer;
+    :class:`~mmsmoke.datasets.synthetic.scene_plume.ScenePlumeRenderer`
+    reads it by field.
+
+    Attributes:
+        palette (str): Name of the palette the colours were drawn from.
+        haze (np.ndarray): Aerial haze colour, RGB in [0, 1].
+        light (np.ndarray): Sunlight tint, RGB in [0, 1].
+        lines (list[np.ndarray]): Ridge height per column of each layer,
+            farthest first.
+        covers (list[np.ndarray]): Float32 ``(H, W)`` coverage of each
+            ridge layer, in the order of ``lines``.
+        haze0 (float): Haze of the farthest ridge.
+        image (np.ndarray, optional): The float32 ``(H, W, 3)`` RGB image
+            in [0, 1]; None until rendered.
+    """
+
+    palette: str
+    haze: np.ndarray
+    light: np.ndarray
+    lines: List[np.ndarray] = field(default_factory=list)
+    covers: List[np.ndarray] = field(default_factory=list)
+    haze0: float = 0.0
+    image: Optional[np.ndarray] = None
+
+
 class SceneRenderer:
     """Draw the distractors and render the landscape of one sample.
 
@@ -113,15 +144,11 @@ class SceneRenderer:
         return []
 
     def render(self, rng: np.random.Generator,
-               distractors: Sequence[str]) -> dict:
+               distractors: Sequence[str]) -> Scene:
         """Sky, clouds, ridge layers, valley fog and haze.
 
         Returns:
-            dict: ``image`` (float32 ``(H, W, 3)`` RGB in [0, 1]),
-            ``palette`` (its name), ``lines`` (ridge heights per column,
-            farthest first), ``covers`` (float32 ``(H, W)`` coverage of
-            each ridge layer), ``haze`` (aerial haze colour), ``light``
-            (sunlight tint) and ``haze0`` (haze of the farthest ridge).
+            Scene: The image, its palette, ridge lines and layer coverage.
         """
         h, w = self.img_size
         name = _PALETTE_NAMES[rng.choice(
@@ -136,6 +163,7 @@ class SceneRenderer:
         top, hor, haze = jitter(pal['top']), jitter(pal['horizon']), jitter(
             pal['haze'], 0.03)
         light = np.asarray(pal['light'], np.float32)
+        scene = Scene(palette=name, haze=haze, light=light)
         ys = ((np.arange(h, dtype=np.float32) + 0.5) / h)[:, None]
         xs = ((np.arange(w, dtype=np.float32) + 0.5) / w)[None, :]
         yy = (np.arange(h, dtype=np.float32) + 0.5)[:, None]
@@ -144,7 +172,7 @@ class SceneRenderer:
         horizon = rng.uniform(0.30, 0.62) * h
         n_layers = int(rng.integers(2, 5))
         spacing = rng.uniform(0.035, 0.10) * h
-        lines = []
+        lines = scene.lines
         for k in range(n_layers):
             near = k / max(n_layers - 1, 1)
             amp = h * rng.uniform(0.02, 0.06) * (1 + 2.0 * near)
@@ -176,9 +204,8 @@ class SceneRenderer:
         fog_over = None
         if 'fog' in distractors:
             fog_over = int(rng.integers(0, max(n_layers - 1, 1)))
-        haze0 = rng.uniform(0.45, 0.80)
+        haze0 = scene.haze0 = rng.uniform(0.45, 0.80)
         terrain_cols = pal['terrain']
-        covers = []
         for k, line in enumerate(lines):
             near = k / max(n_layers - 1, 1)
             top_y = max(int(line.min()) - 1, 0)
@@ -207,7 +234,7 @@ class SceneRenderer:
             hz = np.clip(hz + 0.3 * hz * depth, 0, 0.95)[..., None]
             layer = layer * (1 - hz) + haze[None, None] * hz
             cover = np.clip(yy - line[None] + 0.5, 0, 1)
-            covers.append(cover)
+            scene.covers.append(cover)
             c3 = cover[top_y:, :, None]
             image[top_y:] = image[top_y:] * (1 - c3) + layer * c3
             if fog_over == k:
@@ -217,12 +244,5 @@ class SceneRenderer:
         if 'haze' in distractors:
             image = composite(image, haze_layer(rng, (h, w), sky_line, haze))
 
-        image = np.clip(image, 0, 1).astype(np.float32)
-        return dict(
-            image=image,
-            palette=name,
-            lines=lines,
-            covers=covers,
-            haze=haze,
-            light=light,
-            haze0=haze0)
+        scene.image = np.clip(image, 0, 1).astype(np.float32)
+        return scene

@@ -15,6 +15,7 @@ import numpy as np
 from mmsmoke.utils.size_groups import SIZE_THRESHOLDS
 from .plume import (PlumeRenderer, draw_plume_shape, plume_textures,
                     smoke_colour)
+from .scene import Scene
 
 #: A ``(low, high)`` range.
 Range = Tuple[float, float]
@@ -47,7 +48,7 @@ class ScenePlume:
         self.min_contrast = min_contrast
         self.renderer = PlumeRenderer(img_size, mask_threshold)
 
-    def render(self, rng: np.random.Generator, scene: dict, kind: str,
+    def render(self, rng: np.random.Generator, scene: Scene, kind: str,
                target: str) -> Tuple[np.ndarray, np.ndarray, dict]:
         """Place, shape and size one plume; return alpha, S and its meta.
 
@@ -91,14 +92,14 @@ class ScenePlume:
         # to four times) while its mean contrast with the background under
         # the mask, alpha * |S - B|, is below ``min_contrast``.
         inside = alpha > self.mask_threshold
-        back = scene['image'][inside]
+        back = scene.image[inside]
         # Aerial perspective: plumes on farther ridges fade to the haze.
-        hz = scene['haze0'] * (1 - layer / max(len(scene['lines']) - 1, 1))
+        hz = scene.haze0 * (1 - layer / max(len(scene.lines) - 1, 1))
         haze_weight = 0.3 * hz**1.4
         best_c = None
         for _ in range(4):
-            colour = smoke_colour(rng, scene['light'], fields,
-                                  self.dark_smoke_prob, scene['haze'],
+            colour = smoke_colour(rng, scene.light, fields,
+                                  self.dark_smoke_prob, scene.haze,
                                   haze_weight)
             diff = np.sqrt(((colour[inside] - back)**2).mean(-1))
             contrast = float(
@@ -117,7 +118,7 @@ class ScenePlume:
             contrast=round(best_c, 4))
         return alpha, smoke, meta
 
-    def place_source(self, rng: np.random.Generator, scene: dict,
+    def place_source(self, rng: np.random.Generator, scene: Scene,
                      target: str) -> dict:
         """Choose the ridge layer, source point and wind of a plume.
 
@@ -127,7 +128,7 @@ class ScenePlume:
             by the nearer ridges (float32 ``(H, W)``).
         """
         h, w = self.img_size
-        lines, covers = scene['lines'], scene['covers']
+        lines, covers = scene.lines, scene.covers
         n = len(lines)
         if target == 'small':
             layer = int(rng.integers(0, min(2, n)))

@@ -2,7 +2,7 @@
 from mmseg.registry import MODELS
 from torch import Tensor
 
-from .utils import WeightedLoss, check_loss_name, upcast_half
+from .utils import WeightedLoss, upcast_half
 
 
 @MODELS.register_module()
@@ -33,7 +33,6 @@ class AlphaPriorLoss(WeightedLoss):
                  loss_weight: float = 1.0,
                  ignore_index: int = 255,
                  loss_name: str = 'loss_alpha') -> None:
-        check_loss_name(loss_name)
         super().__init__(loss_weight, loss_name)
         self.smoke_free_weight = smoke_free_weight
         self.sparsity_weight = sparsity_weight

@@ -4,12 +4,12 @@ from typing import Optional
 from mmseg.registry import MODELS
 from torch import Tensor
 
-from .utils import (WeightedLoss, check_loss_name, masked_pixel_mean,
-                    upcast_half)
+from .inpainting_loss import InpaintingLoss
+from .utils import upcast_half
 
 
 @MODELS.register_module()
-class ImageFormationLoss(WeightedLoss):
+class ImageFormationLoss(InpaintingLoss):
     """L1 error of the smoke compositing model ``I = a * S + (1 - a) * B``.
 
     FoSp (paper Sec. "Separation module") separates a smoke image into a
@@ -23,17 +23,13 @@ class ImageFormationLoss(WeightedLoss):
     pair it with :class:`AlphaPriorLoss`, which keeps ``a`` at zero on
     known smoke-free pixels and sparse elsewhere.
 
-    Args:
-        loss_weight (float): Multiplier of the loss. Defaults to 1.0.
-        loss_name (str): Name of the loss item; must start with ``loss_``.
-            Defaults to ``'loss_formation'``.
+    The error is :class:`InpaintingLoss`'s masked per-pixel L1, here between
+    the composite and the observed image; the arguments are its
+    ``loss_weight`` (default 1.0) and ``loss_name`` (default
+    ``'loss_formation'``).
     """
 
-    def __init__(self,
-                 loss_weight: float = 1.0,
-                 loss_name: str = 'loss_formation') -> None:
-        check_loss_name(loss_name)
-        super().__init__(loss_weight, loss_name)
+    default_loss_name = 'loss_formation'
 
     def forward(self,
                 image: Tensor,
@@ -65,6 +61,4 @@ class ImageFormationLoss(WeightedLoss):
         image, alpha, smoke, background = (
             upcast_half(t) for t in (image, alpha, smoke, background))
         composite = alpha * smoke + (1.0 - alpha) * background
-        err = (composite - image).abs().mean(dim=1, keepdim=True)
-        return self.loss_weight * masked_pixel_mean(err, valid_mask,
-                                                    'ImageFormationLoss')
+        return super().forward(composite, image, valid_mask)

@@ -4,8 +4,7 @@ from typing import Optional
 from mmseg.registry import MODELS
 from torch import Tensor
 
-from .utils import (WeightedLoss, check_loss_name, masked_pixel_mean,
-                    upcast_half)
+from .utils import WeightedLoss, masked_pixel_mean, upcast_half
 
 
 @MODELS.register_module()
@@ -24,17 +23,13 @@ class InpaintingLoss(WeightedLoss):
         L = \\frac{\\sum_{p} v_p \\sum_c |\\hat{B}_{pc} - I_{pc}|}
                  {C \\cdot \\max(1, \\sum_p v_p)}
 
-    Args:
-        loss_weight (float): Multiplier of the loss. Defaults to 1.0.
-        loss_name (str): Name of the loss item; must start with ``loss_``.
-            Defaults to ``'loss_inpaint'``.
+    Its arguments are those of
+    :class:`~mmsmoke.models.losses.utils.WeightedLoss`: ``loss_weight``
+    (default 1.0) and ``loss_name`` (default
+    ``'loss_inpaint'``).
     """
 
-    def __init__(self,
-                 loss_weight: float = 1.0,
-                 loss_name: str = 'loss_inpaint') -> None:
-        check_loss_name(loss_name)
-        super().__init__(loss_weight, loss_name)
+    default_loss_name = 'loss_inpaint'
 
     def forward(self,
                 pred: Tensor,
@@ -54,9 +49,10 @@ class InpaintingLoss(WeightedLoss):
             Tensor: Scalar loss.
         """
         if pred.shape != target.shape:
-            raise ValueError('InpaintingLoss: pred and target shapes differ: '
-                             f'{tuple(pred.shape)} vs {tuple(target.shape)}')
+            raise ValueError(f'{type(self).__name__}: pred and target shapes '
+                             f'differ: {tuple(pred.shape)} vs '
+                             f'{tuple(target.shape)}')
         pred, target = upcast_half(pred), upcast_half(target)
         err = (pred - target).abs().mean(dim=1, keepdim=True)
         return self.loss_weight * masked_pixel_mean(err, valid_mask,
-                                                    'InpaintingLoss')
+                                                    type(self).__name__)

@@ -14,17 +14,32 @@ class WeightedLoss(nn.Module):
     """Base of the mmsmoke losses: a ``loss_weight`` and a loss item name.
 
     MMSeg's decode heads (and mmsmoke's segmentors) log each loss under
-    its :attr:`loss_name`; subclasses multiply their value by
-    ``loss_weight``. The registered losses keep their own arguments and
-    defaults and pass these two on.
+    its :attr:`loss_name`, and MMSeg's ``parse_losses`` back-propagates
+    only the items whose name contains ``loss``, so the name is checked
+    here, once for every loss. Subclasses multiply their value by
+    ``loss_weight`` and name their default item in
+    :attr:`default_loss_name`; a loss whose only arguments are these two
+    needs no constructor of its own.
 
     Args:
-        loss_weight (float): Multiplier of the loss.
-        loss_name (str): Name of the loss item.
+        loss_weight (float): Multiplier of the loss. Defaults to 1.0.
+        loss_name (str, optional): Name of the loss item; must start with
+            ``loss_``. None takes the class's :attr:`default_loss_name`.
+
+    Raises:
+        ValueError: If the name does not start with ``loss_``.
     """
 
-    def __init__(self, loss_weight: float, loss_name: str) -> None:
+    #: The loss item name when the config gives none.
+    default_loss_name: str = 'loss_smoke'
+
+    def __init__(self,
+                 loss_weight: float = 1.0,
+                 loss_name: Optional[str] = None) -> None:
         super().__init__()
+        loss_name = self.default_loss_name if loss_name is None \
+            else loss_name
+        check_loss_name(loss_name, type(self).__name__)
         self.loss_weight = loss_weight
         self._loss_name = loss_name
 
@@ -34,15 +49,20 @@ class WeightedLoss(nn.Module):
         return self._loss_name
 
 
-def check_loss_name(loss_name: str) -> None:
+def check_loss_name(loss_name: str, owner: str = 'loss') -> None:
     """Raise unless ``loss_name`` starts with ``loss_``.
 
     MMSeg's ``parse_losses`` adds only the items whose name contains
     ``loss`` to the total that is back-propagated.
+
+    Args:
+        loss_name (str): The name to check.
+        owner (str): Who takes it, for the message (e.g. the class name).
     """
-    if not loss_name.startswith('loss_'):
-        raise ValueError(
-            f'loss_name must start with "loss_", got {loss_name!r}')
+    if not isinstance(loss_name, str) or not loss_name.startswith('loss_'):
+        raise ValueError(f'{owner}: loss_name must start with "loss_" (the '
+                         'config key loss_name of this loss), got '
+                         f'{loss_name!r}')
 
 
 class SavedGradFunction(torch.autograd.Function):
