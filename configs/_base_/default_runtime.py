@@ -20,13 +20,8 @@ log_processor = dict(by_epoch=False)
 log_level = 'INFO'
 load_from = None
 resume = False
-default_hooks = dict(
-    timer=dict(type='IterTimerHook'),
-    logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
-    param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=4000),
-    sampler_seed=dict(type='DistSamplerSeedHook'),
-    visualization=dict(type='SegVisualizationHook'))
+# default_hooks (logging, checkpoints, visualization): schedules/, where
+# the checkpoint interval follows the schedule's length, as in MMSeg.
 # `tools/test.py --tta`: the dataset configs define `tta_pipeline`;
 # SmokeTTAModel averages the views' probabilities and maps (MMSeg's
 # SegTTAModel applies a second sigmoid to one-channel probabilities).

@@ -9,15 +9,9 @@ _base_ = [
     '../_base_/models/fosp_mit-b0.py', '../_base_/datasets/smoke5k_native.py',
     '../_base_/default_runtime.py', '../_base_/schedules/schedule_cpu_4k.py'
 ]
-crop_size = (384, 384)
+# batches padded to the dataset's 384x384 crops; slide windows of 640x640
 model = dict(
-    data_preprocessor=dict(size=crop_size),
-    pretrained=None,
-    backbone=dict(init_cfg=None, drop_path_rate=0.0),
-    separation=dict(inpainter=dict(base_channels=8), matting_channels=8),
-    test_cfg={{_base_.native_test_cfg}})
-default_hooks = dict(
-    logger=dict(interval=50),
-    checkpoint=dict(interval=500, max_keep_ckpts=1))
+    data_preprocessor=dict(size=_base_.crop_size),
+    test_cfg=_base_.native_test_cfg)
 val_evaluator = dict(threshold=0.4)  # FoSp's release threshold
 test_evaluator = dict(threshold=0.4)

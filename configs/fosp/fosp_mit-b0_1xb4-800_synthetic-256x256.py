@@ -9,13 +9,7 @@ _base_ = [
     '../_base_/models/fosp_mit-b0.py', '../_base_/datasets/synthetic_smoke.py',
     '../_base_/default_runtime.py', '../_base_/schedules/schedule_cpu_demo.py'
 ]
-crop_size = (256, 256)
-model = dict(
-    data_preprocessor=dict(size=crop_size),
-    pretrained=None,
-    backbone=dict(init_cfg=None, drop_path_rate=0.0),
-    separation=dict(inpainter=dict(base_channels=8), matting_channels=8))
-default_hooks = dict(
-    logger=dict(interval=50), checkpoint=dict(interval=800, max_keep_ckpts=1))
+# batches padded to the dataset's 256x256 crops
+model = dict(data_preprocessor=dict(size=_base_.crop_size))
 val_evaluator = dict(threshold=0.4)  # FoSp's release threshold
 test_evaluator = val_evaluator

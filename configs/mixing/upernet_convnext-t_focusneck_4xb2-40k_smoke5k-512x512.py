@@ -12,40 +12,20 @@
 # ../_base_/default_runtime.py: both set `custom_imports`, and mmengine
 # refuses a key defined by two bases.)
 # The base's stage-3 FCN auxiliary head is replaced by the direct
-# supervision of the focus and side logits (weight 0.1 each, FoSp's
-# release), see segformer_mit-b0_focusneck_*.py. One sigmoid channel with
-# an explicit threshold; BN instead of SyncBN (see docs/distributed.md).
+# supervision of the focus and side logits (weight 0.1 each as in FoSp's
+# release, ../_base_/models/focusneck_supervision.py). One sigmoid channel
+# with an explicit threshold; BN instead of SyncBN (see docs/distributed.md).
 # ImageNet-1k ConvNeXt-T weights as in MMSeg; offline:
 #   --cfg-options model.backbone.init_cfg=None
 _base_ = [
     'mmseg::_base_/models/upernet_r50.py', '../_base_/datasets/smoke5k.py',
-    '../_base_/default_runtime.py', '../_base_/schedules/schedule_40k.py'
+    '../_base_/default_runtime.py', '../_base_/schedules/schedule_40k.py',
+    '../_base_/models/focusneck_supervision.py'
 ]
 crop_size = (512, 512)
 norm_cfg = dict(type='BN', requires_grad=True)
 convnext_channels = [96, 192, 384, 768]
 checkpoint_file = 'https://download.openmmlab.com/mmclassification/v0/convnext/downstream/convnext-tiny_3rdparty_32xb128-noema_in1k_20220301-795e9634.pth'  # noqa
-
-
-def focus_supervision(in_index, loss_weight=0.1):
-    """A stock FCNHead that supervises one FocusNeck logit directly."""
-    return dict(
-        type='FCNHead',
-        in_channels=1,
-        channels=1,
-        num_convs=0,
-        concat_input=False,
-        in_index=in_index,
-        dropout_ratio=0.0,
-        num_classes=2,
-        out_channels=1,
-        threshold=0.5,
-        norm_cfg=norm_cfg,
-        align_corners=False,
-        loss_decode=dict(
-            type='CrossEntropyLoss', use_sigmoid=True,
-            loss_weight=loss_weight))
-
 
 model = dict(
     data_preprocessor=dict(size=crop_size),
@@ -77,7 +57,7 @@ model = dict(
             override=dict(name='conv_seg')),  # smoke prior 0.05
         loss_decode=dict(
             type='CrossEntropyLoss', use_sigmoid=True, loss_weight=1.0)),
-    auxiliary_head=[focus_supervision(i) for i in (4, 5, 6, 7, 8)])
+    auxiliary_head=_base_.focus_supervision_heads)
 # AdamW 6e-5 with the head (and the neck) at x10, poly decay over 40k
 # iterations (schedule_40k).
 optim_wrapper = dict(

@@ -4,17 +4,11 @@
 # images at the native resolution. The baseline of the `early_smoke`
 # benchmark suite (docs/benchmarks.md).
 _base_ = [
-    '../_base_/models/segformer_mit-b0_binary.py',
+    '../_base_/models/segformer_mit-b0_light.py',
     '../_base_/datasets/smoke5k_native.py', '../_base_/default_runtime.py',
     '../_base_/schedules/schedule_cpu_4k.py'
 ]
-crop_size = (384, 384)
+# batches padded to the dataset's 384x384 crops; slide windows of 640x640
 model = dict(
-    data_preprocessor=dict(size=crop_size),
-    pretrained=None,
-    backbone=dict(init_cfg=None, drop_path_rate=0.0),
-    decode_head=dict(channels=128),
-    test_cfg={{_base_.native_test_cfg}})
-default_hooks = dict(
-    logger=dict(interval=50),
-    checkpoint=dict(interval=500, max_keep_ckpts=1))
+    data_preprocessor=dict(size=_base_.crop_size),
+    test_cfg=_base_.native_test_cfg)

@@ -6,9 +6,9 @@ _base_ = [
     '../_base_/datasets/synthetic_smoke.py', '../_base_/default_runtime.py',
     '../_base_/schedules/schedule_cpu_demo.py'
 ]
-crop_size = (256, 256)
 max_iters = 2000
-model = dict(data_preprocessor=dict(size=crop_size))
+# batches padded to the dataset's 256x256 crops
+model = dict(data_preprocessor=dict(size=_base_.crop_size))
 # AdamW 1e-3 with warm-up and poly decay (schedule_cpu_demo) over 2,000
 # iterations; g_gamma at 0.6x the generator's rate as in the paper.
 optim_wrapper = dict(
@@ -16,6 +16,4 @@ optim_wrapper = dict(
 param_scheduler = _base_.param_scheduler
 param_scheduler[-1].end = max_iters
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
-default_hooks = dict(
-    logger=dict(interval=50),
-    checkpoint=dict(interval=max_iters, max_keep_ckpts=1))
+default_hooks = dict(checkpoint=dict(interval=max_iters))

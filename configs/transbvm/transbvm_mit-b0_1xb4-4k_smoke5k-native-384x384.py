@@ -8,12 +8,9 @@ _base_ = [
     '../_base_/datasets/smoke5k_native.py', '../_base_/default_runtime.py',
     '../_base_/schedules/schedule_cpu_4k.py'
 ]
-crop_size = (384, 384)
+# batches padded to the dataset's 384x384 crops; slide windows of 640x640
 model = dict(
-    data_preprocessor=dict(size=crop_size),
-    test_cfg={{_base_.native_test_cfg}})
+    data_preprocessor=dict(size=_base_.crop_size),
+    test_cfg=_base_.native_test_cfg)
 optim_wrapper = dict(
     paramwise_cfg=dict(custom_keys={'uncertainty_net': dict(lr_mult=0.6)}))
-default_hooks = dict(
-    logger=dict(interval=50),
-    checkpoint=dict(interval=500, max_keep_ckpts=1))

@@ -15,12 +15,10 @@ _base_ = [
     '../_base_/datasets/synthetic_smoke_native.py',
     '../_base_/default_runtime.py', '../_base_/schedules/schedule_cpu_demo.py'
 ]
-crop_size = {{_base_.crop_size}}
-model = dict(data_preprocessor=dict(size=crop_size))
+# batches padded to the dataset's 128x128 crops
+model = dict(data_preprocessor=dict(size=_base_.crop_size))
 train_dataloader = dict(batch_size=8)
 # g_gamma at 0.6x the generator's rate as in the paper
 optim_wrapper = dict(
     optimizer=dict(lr=2e-3),
     paramwise_cfg=dict(custom_keys={'uncertainty_net': dict(lr_mult=0.6)}))
-default_hooks = dict(
-    logger=dict(interval=50), checkpoint=dict(interval=800, max_keep_ckpts=1))

@@ -9,7 +9,7 @@
 # single x0.8 step is used.)
 _base_ = [
     '../_base_/models/transbvm_r50.py', '../_base_/datasets/smoke5k.py',
-    '../_base_/default_runtime.py'
+    '../_base_/default_runtime.py', '../_base_/schedules/iter_hooks.py'
 ]
 crop_size = (480, 480)
 iters_per_epoch = 843

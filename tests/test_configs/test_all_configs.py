@@ -85,3 +85,48 @@ def test_configs_inherit_through_the_installed_package(tmp_path,
     assert dataset[0]['data_samples'].gt_sem_seg.data.max() <= 1
     model = MODELS.build(cfg.model)
     assert model.decode_head.threshold == 0.5
+
+
+def test_user_config_with_a_stock_schedule_and_the_binary_head(tmp_path):
+    """docs/mixing.md: a stock model, mmsmoke's data and runtime, an
+    `mmseg::` schedule (default_hooks live in the schedules, so the two do
+    not clash) and the one-channel head fields of smoke_binary_head.py."""
+    from mmseg.registry import MODELS
+    cfg_file = tmp_path / 'user_config.py'
+    cfg_file.write_text(
+        "_base_ = ['mmseg::_base_/models/upernet_r50.py',\n"
+        "          'mmsmoke::_base_/datasets/smoke5k.py',\n"
+        "          'mmsmoke::_base_/default_runtime.py',\n"
+        "          'mmseg::_base_/schedules/schedule_20k.py',\n"
+        "          'mmsmoke::_base_/models/smoke_binary_head.py']\n"
+        "norm_cfg = dict(type='BN', requires_grad=True)\n"
+        "model = dict(\n"
+        "    pretrained=None,\n"
+        "    backbone=dict(norm_cfg=norm_cfg),\n"
+        "    decode_head=dict(_base_.smoke_binary_head, norm_cfg=norm_cfg),\n"
+        "    auxiliary_head=None)\n")
+    cfg = Config.fromfile(str(cfg_file))
+    assert cfg.default_hooks.checkpoint.interval == 2000  # the schedule's
+    assert cfg.custom_imports.imports == ['mmsmoke']  # the runtime's
+    head = cfg.model.decode_head
+    assert (head.type, head.num_classes, head.out_channels,
+            head.threshold) == ('UPerHead', 2, 1, 0.5)
+    assert head.init_cfg.bias == pytest.approx(-2.944)
+    assert head.loss_decode.use_sigmoid is True
+    model = MODELS.build(cfg.model)
+    assert model.decode_head.conv_seg.out_channels == 1
+
+
+def test_light_configs_pad_to_their_dataset_crop():
+    """The light configs take the pad size from their dataset base."""
+    for name, size in [
+        ('fosp/fosp_mit-b0_1xb4-800_synthetic-256x256.py', (256, 256)),
+        ('segformer/segformer_mit-b0_1xb4-4k_smoke5k-native-384x384.py',
+         (384, 384)),
+        ('transbvm/transbvm_mit-b0_1xb8-800_synthetic-native-128x128.py',
+         (128, 128)),
+    ]:
+        cfg = Config.fromfile(str(REPO / 'configs' / name))
+        assert tuple(cfg.model.data_preprocessor.size) == size, name
+        assert tuple(cfg.crop_size) == size, name
+        assert cfg.model.backbone.init_cfg is None, name  # from scratch

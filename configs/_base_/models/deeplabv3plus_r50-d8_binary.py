@@ -5,20 +5,13 @@
 # `open-mmlab://resnet50_v1c`; to train offline without them use
 #   --cfg-options model.pretrained=None model.backbone.init_cfg=None
 _base_ = [
-    'mmseg::_base_/models/deeplabv3plus_r50-d8.py', './smoke_prior_init.py'
+    'mmseg::_base_/models/deeplabv3plus_r50-d8.py', './smoke_binary_head.py'
 ]
 norm_cfg = dict(type='BN', requires_grad=True)
-binary_loss = dict(
-    type='CrossEntropyLoss', use_sigmoid=True, loss_weight=1.0)
 model = dict(
     backbone=dict(norm_cfg=norm_cfg),
-    decode_head=dict(
-        num_classes=2,
-        out_channels=1,
-        threshold=0.5,
-        norm_cfg=norm_cfg,
-        init_cfg=_base_.smoke_prior_init,  # smoke_prior_init.py
-        loss_decode=binary_loss))
+    decode_head=dict(_base_.smoke_binary_head, norm_cfg=norm_cfg))
 # the auxiliary FCN head: the same binary fields at 0.4 times the loss
 model['auxiliary_head'] = dict(
-    model['decode_head'], loss_decode=dict(binary_loss, loss_weight=0.4))
+    model['decode_head'],
+    loss_decode=dict(_base_.smoke_binary_head.loss_decode, loss_weight=0.4))

@@ -11,25 +11,12 @@
 # with `init_cfg` in the derived configs; to train offline without them use
 #   --cfg-options model.backbone.init_cfg=None
 # Every FoSp config sets its own val/test threshold to 0.4 as well.
-_base_ = ['./smoke_binary_common.py']
+_base_ = ['./smoke_binary_common.py', './mit_backbone.py']
 model = dict(
     type='FoSpEncoderDecoder',
     pretrained=None,
-    backbone=dict(
-        type='MixVisionTransformer',
-        in_channels=3,
-        embed_dims=64,
-        num_stages=4,
-        num_layers=[3, 4, 18, 3],
-        num_heads=[1, 2, 5, 8],
-        patch_sizes=[7, 3, 3, 3],
-        sr_ratios=[8, 4, 2, 1],
-        out_indices=(0, 1, 2, 3),
-        mlp_ratio=4,
-        qkv_bias=True,
-        drop_rate=0.0,
-        attn_drop_rate=0.0,
-        drop_path_rate=0.1),
+    # MiT-B3: MiT-B0 (mit_backbone.py) with B3's widths and depths
+    backbone=dict(_base_.mit_b0, embed_dims=64, num_layers=[3, 4, 18, 3]),
     neck=dict(
         type='FocusNeck',
         in_channels=[64, 128, 320, 512],

@@ -2,8 +2,8 @@
 # that every model also runs in one process), SmokeDataPreProcessor (ImageNet
 # mean/std, RGB, masks padded with 255), a decode head with one sigmoid
 # output channel (num_classes=2, out_channels=1) thresholded at 0.5, its
-# classifier at the smoke prior (smoke_prior_init.py) and a binary
-# cross-entropy, and whole-image inference. fosp_mit-b3.py, transbvm_r50.py
+# classifier at the smoke prior and a binary cross-entropy
+# (smoke_binary_head.py), and whole-image inference. fosp_mit-b3.py, transbvm_r50.py
 # and unet-s3-d4_fcn_binary.py inherit it and state the segmentor, backbone,
 # the rest of the head and what differs (e.g. FoSp's threshold 0.4, BVM's
 # structure loss with `loss_decode=dict(_delete_=True, ...)`).
@@ -11,7 +11,7 @@
 # MMSeg's model bases instead, which define `norm_cfg`, `data_preprocessor`
 # and `model` too (mmengine refuses a key defined by two bases), and set the
 # same head fields themselves.
-_base_ = ['./smoke_prior_init.py']
+_base_ = ['./smoke_binary_head.py']
 norm_cfg = dict(type='BN', requires_grad=True)
 data_preprocessor = dict(
     type='SmokeDataPreProcessor',
@@ -23,13 +23,6 @@ data_preprocessor = dict(
 model = dict(
     data_preprocessor=data_preprocessor,
     decode_head=dict(
-        num_classes=2,
-        out_channels=1,
-        threshold=0.5,
-        norm_cfg=norm_cfg,
-        align_corners=False,
-        init_cfg=_base_.smoke_prior_init,
-        loss_decode=dict(
-            type='CrossEntropyLoss', use_sigmoid=True, loss_weight=1.0)),
+        _base_.smoke_binary_head, norm_cfg=norm_cfg, align_corners=False),
     train_cfg=dict(),
     test_cfg=dict(mode='whole'))

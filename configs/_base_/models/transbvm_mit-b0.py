@@ -4,25 +4,10 @@
 # step instead of the full config's 10 (the paper does not fix B; only the
 # head is re-run per sample). g_gamma trains at 0.6x the generator's rate as
 # in the paper.
-_base_ = ['./transbvm_r50.py']
+_base_ = ['./transbvm_r50.py', './mit_backbone.py']
 model = dict(
     backbone=dict(
-        _delete_=True,
-        type='MixVisionTransformer',
-        in_channels=3,
-        embed_dims=32,
-        num_stages=4,
-        num_layers=[2, 2, 2, 2],
-        num_heads=[1, 2, 5, 8],
-        patch_sizes=[7, 3, 3, 3],
-        sr_ratios=[8, 4, 2, 1],
-        out_indices=(0, 1, 2, 3),
-        mlp_ratio=4,
-        qkv_bias=True,
-        drop_rate=0.0,
-        attn_drop_rate=0.0,
-        drop_path_rate=0.0,
-        init_cfg=None),
+        _base_.mit_b0, _delete_=True, drop_path_rate=0.0, init_cfg=None),
     decode_head=dict(
         in_channels=[32, 64, 160, 256],
         channels=16,

@@ -1,6 +1,8 @@
 # The SegFormer/FoSp recipe (FoSp's released config): AdamW 6e-5, weight
 # decay 0.01, head lr x10, no decay on norms and positional blocks, 1,500
-# linear warm-up iterations, then poly decay (power 1) to 40k iterations.
+# linear warm-up iterations, then poly decay (power 1) to 40k iterations;
+# a checkpoint every 4k iterations (iter_hooks.py).
+_base_ = ['./iter_hooks.py']
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(

@@ -1,9 +1,10 @@
 # The CPU schedule (schedule_cpu_demo.py: AdamW 1e-3, 50 warm-up
 # iterations, poly decay) over 4,000 iterations, for the native-resolution
-# SMOKE5K configs.
+# SMOKE5K configs, with a checkpoint every 500 iterations (the last kept).
 _base_ = ['./schedule_cpu_demo.py']
 max_iters = 4000
 # the same warm-up and poly decay, ending at max_iters
 param_scheduler = _base_.param_scheduler
 param_scheduler[-1].end = max_iters
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
+default_hooks = dict(checkpoint=dict(interval=500))

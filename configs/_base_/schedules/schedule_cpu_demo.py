@@ -1,6 +1,9 @@
 # A short schedule for CPU demos on the embedded synthetic set: AdamW with a
 # higher learning rate (the backbone trains from scratch), brief warm-up,
-# poly decay. Iteration counts are set by the configs that use it.
+# poly decay over 800 iterations, one checkpoint at the end (kept alone).
+# Configs with another length set it in param_scheduler, train_cfg and the
+# checkpoint hook (see schedule_cpu_4k.py).
+_base_ = ['./iter_hooks.py']
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(
@@ -18,3 +21,4 @@ param_scheduler = [
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=800, val_interval=800)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
+default_hooks = dict(checkpoint=dict(interval=800, max_keep_ckpts=1))
