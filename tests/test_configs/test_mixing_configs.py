@@ -235,3 +235,18 @@ def test_transmission_loss_alone_trains_the_stock_head():
     (grad, ) = torch.autograd.grad(losses['decode.loss_trans'], weight)
     assert grad.abs().sum() > 0
     assert losses['decode.loss_trans'] >= 0
+
+
+def test_focus_supervision_positions_follow_the_neck_field_names():
+    """focusneck_supervision.py looks each logit up by name in its copy of
+    FocusOutputs' field order; the copy must be the neck's order."""
+    from mmsmoke.models.necks.focus_neck import FocusOutputs
+    cfg = Config.fromfile(
+        str(MIXING.parent / '_base_' / 'models' /
+            'focusneck_supervision.py'))
+    assert tuple(cfg.focus_neck_fields) == FocusOutputs._fields
+    supervised = [
+        FocusOutputs._fields[head.in_index]
+        for head in cfg.focus_supervision_heads
+    ]
+    assert supervised == ['focus', *FocusOutputs.SIDE_FIELDS]
