@@ -57,7 +57,9 @@ def trigger_visualization_hook(cfg: Config, args: argparse.Namespace) -> None:
     if 'visualization' not in hooks:
         raise RuntimeError(
             'VisualizationHook must be included in default_hooks to use '
-            '--show or --show-dir; see configs/_base_/default_runtime.py')
+            '--show or --show-dir: add default_hooks.visualization='
+            "dict(type='SegVisualizationHook') to the config (the schedules "
+            'in configs/_base_/schedules/ take it from iter_hooks.py)')
     hook = hooks['visualization']
     hook['draw'] = True
     # MMSeg's hook draws one batch in `interval` (50 by default); a test
