@@ -25,8 +25,7 @@ class InpaintingLoss(WeightedLoss):
 
     Its arguments are those of
     :class:`~mmsmoke.models.losses.utils.WeightedLoss`: ``loss_weight``
-    (default 1.0) and ``loss_name`` (default
-    ``'loss_inpaint'``).
+    (default 1.0) and ``loss_name`` (default ``'loss_inpaint'``).
     """
 
     default_loss_name = 'loss_inpaint'
