@@ -9,7 +9,8 @@ from torch import Tensor
 from mmseg.registry import MODELS
 
 from .transmission_coherence_triton import (IMPLS, TritonCoherenceFunction,
-                                            resolve_impl)
+                                            resolve_impl,
+                                            run_kernel_or_fallback)
 from .utils import (SavedGradFunction, WeightedLoss, check_label,
                     guided_logits)
 
@@ -140,13 +141,14 @@ def transmission_coherence(prob: Tensor,
             :mod:`.transmission_coherence_triton`; GPU tensors, or CPU
             tensors under ``TRITON_INTERPRET=1``) or 'auto': 'triton' for
             float32/float16/bfloat16 tensors on a GPU when Triton imports,
-            'loop' otherwise. Both give the same sum and gradient up to
-            the summation order.
+            'loop' otherwise, and 'loop' after a warning when the kernel
+            fails to compile or launch (``'triton'`` raises then). Both give
+            the same sum and gradient up to the summation order.
 
     Returns:
         Tensor: Scalar sum.
     """
-    impl = resolve_impl(impl, prob)
+    resolved = resolve_impl(impl, prob)
     if centre_weight is None:
         centre_weight = 1.0 - trans
     trans_scaled = trans.detach().to(prob.dtype) / (
@@ -160,11 +162,18 @@ def transmission_coherence(prob: Tensor,
         far = trans_scaled.abs().amax() + 64.0
         trans_scaled = torch.where(keep, trans_scaled, far)
         centre_weight = centre_weight * keep
-    function = TritonCoherenceFunction if impl == 'triton' \
-        else _TransmissionCoherenceFunction
-    return function.apply(prob.contiguous(), trans_scaled.contiguous(),
-                          centre_weight.contiguous(), kernel_size,
-                          float(sigma_xy), float(kernel_weight))
+    args = (prob.contiguous(), trans_scaled.contiguous(),
+            centre_weight.contiguous(), kernel_size, float(sigma_xy),
+            float(kernel_weight))
+
+    def loop() -> Tensor:
+        return _TransmissionCoherenceFunction.apply(*args)
+
+    if resolved == 'loop':
+        return loop()
+    return run_kernel_or_fallback(impl,
+                                  lambda: TritonCoherenceFunction.apply(*args),
+                                  loop)
 
 
 @MODELS.register_module()
@@ -200,7 +209,9 @@ class TransmissionCoherenceLoss(WeightedLoss):
     unrolled at compile time), writing the gradient and per-program
     partial sums (float32 accumulation for half inputs). ``'auto'`` takes
     the kernel for float32/float16/bfloat16 tensors on a GPU when Triton
-    imports, the loop otherwise; they agree up to summation order.
+    imports, the loop otherwise; they agree up to summation order. When
+    the kernel fails to compile or launch, ``'auto'`` warns once and uses
+    the loop for the rest of the process; ``'triton'`` raises.
 
     Defaults follow the authors' release (``sigma_P = 3`` pixels,
     ``sigma_T = 0.1``, ``1 / w = 0.1``, a 5 x 5 window). Deviations from

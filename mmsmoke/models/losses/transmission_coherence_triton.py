@@ -30,6 +30,19 @@ loop. Differences from the loop, with reasons:
   reference checks, where the loop's float64 sums are exact enough, and the
   speed of the kernel matters for float32 training.
 
+``impl='auto'`` falls back to the loop when the kernel fails to compile
+or to launch (:func:`run_kernel_or_fallback`): one warning names the
+error, and the rest of the process uses the loop, so a Triton or driver
+problem costs speed, not the training run. ``impl='triton'`` raises
+:class:`TritonKernelError` instead.
+
+Triton's interpreter does not apply all of the compiler's rules (e.g. it
+lets a ``tl.constexpr`` name be bound again in every unrolled iteration,
+which the compiler refuses), so the interpreter tests alone do not show
+that the kernel compiles: ``test_transmission_coherence_triton_compile.py``
+compiles every launch the shipped configs make for sm_80 and sm_90 on the
+CPU, with the arguments built by :func:`kernel_launch` as for a launch.
+
 On CPU tensors the kernel runs only under Triton's interpreter, which is
 chosen when Triton and this module are imported: ``triton.jit`` (also that
 of Triton's own library functions) reads ``TRITON_INTERPRET`` when it wraps
@@ -39,8 +52,9 @@ for that).
 """
 import math
 import os
+import warnings
 from contextlib import nullcontext
-from typing import Dict, Optional, Tuple
+from typing import Any, Callable, Dict, NamedTuple, Optional, Tuple
 
 import torch
 from torch import Tensor
@@ -68,6 +82,21 @@ IMPLS = ('auto', 'loop', 'triton')
 _AUTO_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
 _BLOCK_ELEMS = 128
 
+#: Why the kernel failed under ``impl='auto'`` in this process, or None.
+#: Once set, ``'auto'`` resolves to the loop: a kernel that failed to
+#: compile fails again, and every attempt would cost the compile time.
+_AUTO_FAILURE: Optional[str] = None
+
+
+class TritonKernelError(RuntimeError):
+    """The Triton kernel failed to compile or to launch.
+
+    Raised by :func:`coherence_triton` around the launch only (not for
+    invalid inputs), so that ``impl='auto'`` can tell a kernel or toolchain
+    failure, after which the loop gives the same result, from an error of
+    the caller. The original exception is the ``__cause__``.
+    """
+
 
 def triton_available() -> bool:
     """Whether :mod:`triton` could be imported."""
@@ -86,8 +115,10 @@ def resolve_impl(impl: str, prob: Tensor) -> str:
     """``'loop'`` or ``'triton'`` for ``impl`` and the input ``prob``.
 
     ``'auto'`` takes the kernel for float32/float16/bfloat16 maps on a GPU
-    when Triton imports, the loop otherwise (CPU, float64). ``'triton'``
-    on a CPU tensor needs ``TRITON_INTERPRET=1`` (slow; for tests).
+    when Triton imports and the kernel has not failed in this process
+    (:func:`auto_fallback_reason`), the loop otherwise (CPU, float64).
+    ``'triton'`` on a CPU tensor needs ``TRITON_INTERPRET=1`` (slow; for
+    tests).
 
     Args:
         impl (str): 'auto', 'loop' or 'triton'.
@@ -102,7 +133,7 @@ def resolve_impl(impl: str, prob: Tensor) -> str:
                          f'{impl!r}')
     if impl == 'auto':
         use = prob.is_cuda and triton is not None \
-            and prob.dtype in _AUTO_DTYPES
+            and prob.dtype in _AUTO_DTYPES and _AUTO_FAILURE is None
         return 'triton' if use else 'loop'
     if impl == 'triton':
         if triton is None:
@@ -117,6 +148,55 @@ def resolve_impl(impl: str, prob: Tensor) -> str:
                 'variable TRITON_INTERPRET=1 set before triton is first '
                 "imported); set impl='loop' or 'auto' for CPU tensors.")
     return impl
+
+
+def auto_fallback_reason() -> Optional[str]:
+    """Why ``impl='auto'`` uses the loop on a GPU in this process, or None.
+
+    Set by :func:`run_kernel_or_fallback` when the kernel failed to compile
+    or launch (the error's type and message).
+    """
+    return _AUTO_FAILURE
+
+
+def run_kernel_or_fallback(impl: str, kernel: Callable[[], Tensor],
+                           loop: Callable[[], Tensor]) -> Tensor:
+    """``kernel()``; under ``impl='auto'`` the loop if the kernel fails.
+
+    The decision is kept apart from the kernel so that it can be tested
+    without a GPU (with a ``kernel`` that raises). Under ``'auto'`` a
+    :class:`TritonKernelError` warns once, makes ``'auto'`` resolve to the
+    loop for the rest of the process (:func:`resolve_impl`) and returns
+    ``loop()``: the same sum and gradient up to summation order, only
+    slower on a GPU. Under ``'triton'`` it propagates: the config asked
+    for the kernel. Other exceptions (invalid inputs, out of memory)
+    propagate under both.
+
+    Args:
+        impl (str): The requested implementation, 'auto' or 'triton'.
+        kernel (callable): Computes the result with the Triton kernel.
+        loop (callable): Computes it with the offset loop.
+
+    Returns:
+        Tensor: What ``kernel`` or ``loop`` returned.
+    """
+    global _AUTO_FAILURE
+    if impl != 'auto':
+        return kernel()
+    try:
+        return kernel()
+    except TritonKernelError as err:
+        _AUTO_FAILURE = str(err)
+        warnings.warn(
+            f'TransmissionCoherenceLoss: {err}. impl=\'auto\' uses the '
+            'offset loop instead (same values, slower on a GPU) for the '
+            'rest of this process. Set the config key `impl` of '
+            "TransmissionCoherenceLoss (e.g. in model.pixel_losses) to "
+            "'loop' to choose the loop without this warning, or to "
+            "'triton' to make the failure an error.",
+            RuntimeWarning,
+            stacklevel=2)
+        return loop()
 
 
 if triton is not None:
@@ -154,8 +234,12 @@ if triton is not None:
         KSIZE: tl.constexpr = 2 * RADIUS + 1
         for i in tl.static_range(KSIZE * KSIZE):
             if i != RADIUS * KSIZE + RADIUS:  # the centre: no pair
-                dy: tl.constexpr = i // KSIZE - RADIUS
-                dx: tl.constexpr = i % KSIZE - RADIUS
+                # Compile-time constants, as ``i`` is, but not annotated
+                # ``tl.constexpr``: the compiler refuses to bind such a name
+                # again in the next unrolled iteration (the interpreter
+                # does not check this).
+                dy = i // KSIZE - RADIUS
+                dx = i % KSIZE - RADIUS
                 # The row as a block: Triton's interpreter gives an int32,
                 # not a boolean, for a block mask & a scalar condition.
                 r = zero_w + (row + dy)
@@ -207,6 +291,96 @@ def _spatial_weights(kernel_size: int, sigma_xy: float, kernel_weight: float,
     return _SPATIAL[key]
 
 
+class KernelLaunch(NamedTuple):
+    """One launch of ``_coherence_kernel``, as :func:`kernel_launch` makes it.
+
+    Attributes:
+        grid (tuple[int]): The launch grid (one program per ``BLOCK_W``
+            pixels of one row of one image).
+        args (tuple): The kernel's positional arguments (pointers as
+            tensors, then ``C, H, W, n_wtiles``).
+        meta (dict): Its keyword arguments: the constexprs ``RADIUS``,
+            ``BLOCK_C``, ``BLOCK_W``, ``NEED_GRAD``, ``ACC`` and the launch
+            option ``num_warps``.
+        partial (Tensor): The per-program partial sums the kernel writes.
+        grad (Tensor | None): The gradient it writes, or None.
+    """
+    grid: Tuple[int]
+    args: tuple
+    meta: Dict[str, Any]
+    partial: Tensor
+    grad: Optional[Tensor]
+
+
+def kernel_launch(prob: Tensor, trans_scaled: Tensor, centre: Tensor,
+                  kernel_size: int, sigma_xy: float, kernel_weight: float,
+                  need_grad: bool) -> KernelLaunch:
+    """Allocate the outputs and choose the constexprs of one launch.
+
+    The only place that decides what is compiled: :func:`coherence_triton`
+    launches exactly this, and the compile test binds the same arguments
+    for a CUDA target on the CPU, so every variant the shipped configs
+    launch is compiled without a GPU. Inputs as for
+    :func:`coherence_triton` (checked there), on any device; nothing is
+    launched.
+
+    Returns:
+        KernelLaunch: Grid, arguments and the allocated outputs.
+    """
+    n, c, height, width = prob.shape
+    acc = torch.float64 if prob.dtype == torch.float64 else torch.float32
+    block_c = triton.next_power_of_2(c)
+    # About _BLOCK_ELEMS (channel, pixel) values per program, 16 pixels
+    # at least so that the loads of a row stay coalesced.
+    block_w = min(
+        triton.next_power_of_2(width), max(16, _BLOCK_ELEMS // block_c))
+    n_wtiles = triton.cdiv(width, block_w)
+    programs = n_wtiles * height * n
+    partial = torch.empty(programs, dtype=acc, device=prob.device)
+    grad = torch.empty_like(prob) if need_grad else None
+    spatial = _spatial_weights(kernel_size, sigma_xy, kernel_weight, acc,
+                               prob.device)
+    args = (
+        prob,
+        trans_scaled,
+        centre,
+        spatial,
+        grad if need_grad else partial,  # not written without NEED_GRAD
+        partial,
+        c,
+        height,
+        width,
+        n_wtiles)
+    meta = dict(
+        RADIUS=kernel_size // 2,
+        BLOCK_C=block_c,
+        BLOCK_W=block_w,
+        NEED_GRAD=need_grad,
+        ACC=tl.float64 if acc == torch.float64 else tl.float32,
+        num_warps=max(1, min(4, block_c * block_w // 32)))
+    return KernelLaunch((programs, ), args, meta, partial, grad)
+
+
+def _launch_kernel(launch: KernelLaunch, device: torch.device) -> None:
+    """Compile (first time per variant) and run the kernel of ``launch``.
+
+    Module-level so that tests can replace it with a failing launcher.
+    """
+    # Triton launches on the current GPU: make it the tensors' one.
+    on_device = torch.cuda.device(device) if device.type == 'cuda' \
+        else nullcontext()
+    with on_device:
+        _coherence_kernel[launch.grid](*launch.args, **launch.meta)
+
+
+def _summary(err: BaseException) -> str:
+    """``Type: last line of the message`` (Triton's compilation errors
+    print the kernel source first and the cause last)."""
+    lines = [line for line in str(err).strip().splitlines() if line.strip()]
+    return f'{type(err).__name__}: {lines[-1].strip()}' if lines \
+        else type(err).__name__
+
+
 def coherence_triton(prob: Tensor, trans_scaled: Tensor, centre: Tensor,
                      kernel_size: int, sigma_xy: float, kernel_weight: float,
                      need_grad: bool) -> Tuple[Tensor, Optional[Tensor]]:
@@ -226,6 +400,11 @@ def coherence_triton(prob: Tensor, trans_scaled: Tensor, centre: Tensor,
     Returns:
         tuple[Tensor, Tensor | None]: The scalar sum in ``prob``'s dtype,
         and the gradient (``prob``'s shape and dtype) or None.
+
+    Raises:
+        ValueError: If the maps do not match ``prob``.
+        TritonKernelError: If the kernel fails to compile or launch (out of
+            memory errors are raised as they are).
     """
     n, c, height, width = prob.shape
     for name, value in (('trans_scaled', trans_scaled), ('centre', centre)):
@@ -234,43 +413,21 @@ def coherence_triton(prob: Tensor, trans_scaled: Tensor, centre: Tensor,
             raise ValueError(f'{name} must have shape {(n, 1, height, width)}'
                              f' on {prob.device}, got {tuple(value.shape)} '
                              f'on {value.device}')
-    acc = torch.float64 if prob.dtype == torch.float64 else torch.float32
     if prob.numel() == 0:
         grad = torch.zeros_like(prob) if need_grad else None
         return prob.new_zeros(()), grad
-    block_c = triton.next_power_of_2(c)
-    # About _BLOCK_ELEMS (channel, pixel) values per program, 16 pixels
-    # at least so that the loads of a row stay coalesced.
-    block_w = min(
-        triton.next_power_of_2(width), max(16, _BLOCK_ELEMS // block_c))
-    n_wtiles = triton.cdiv(width, block_w)
-    programs = n_wtiles * height * n
-    partial = torch.empty(programs, dtype=acc, device=prob.device)
-    grad = torch.empty_like(prob) if need_grad else None
-    spatial = _spatial_weights(kernel_size, sigma_xy, kernel_weight, acc,
-                               prob.device)
-    # Triton launches on the current GPU: make it the tensors' one.
-    on_device = torch.cuda.device(prob.device) if prob.is_cuda \
-        else nullcontext()
-    with on_device:
-        _coherence_kernel[(programs, )](
-            prob,
-            trans_scaled,
-            centre,
-            spatial,
-            grad if need_grad else partial,  # not written without NEED_GRAD
-            partial,
-            c,
-            height,
-            width,
-            n_wtiles,
-            RADIUS=kernel_size // 2,
-            BLOCK_C=block_c,
-            BLOCK_W=block_w,
-            NEED_GRAD=need_grad,
-            ACC=tl.float64 if acc == torch.float64 else tl.float32,
-            num_warps=max(1, min(4, block_c * block_w // 32)))
-    return partial.sum().to(prob.dtype), grad
+    launch = kernel_launch(prob, trans_scaled, centre, kernel_size, sigma_xy,
+                           kernel_weight, need_grad)
+    try:
+        _launch_kernel(launch, prob.device)
+    except torch.OutOfMemoryError:
+        raise
+    except Exception as err:
+        raise TritonKernelError(
+            'the Triton kernel failed to compile or launch for '
+            f'{prob.dtype} maps of shape {tuple(prob.shape)} on '
+            f'{prob.device} ({_summary(err)})') from err
+    return launch.partial.sum().to(prob.dtype), launch.grad
 
 
 class TritonCoherenceFunction(SavedGradFunction):

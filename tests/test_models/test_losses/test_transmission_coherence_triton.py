@@ -13,11 +13,13 @@ import math
 import os
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
 import torch
 
+from mmsmoke.models.losses import transmission_coherence_loss as tcl
 from mmsmoke.models.losses import transmission_coherence_triton as tct
 from mmsmoke.models.losses.transmission_coherence_loss import (
     TransmissionCoherenceLoss, _TransmissionCoherenceFunction,
@@ -142,6 +144,161 @@ def test_interpreter_cases_in_subprocess():
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-6000:]
     assert 'skipped' not in out and ' passed' in out, out[-3000:]
+
+
+# ------------------------- CPU, the fallback with an injected kernel failure
+
+needs_triton = pytest.mark.skipif(
+    not tct.triton_available(), reason='needs triton (kernel_launch)')
+
+
+class InjectedError(RuntimeError):
+    """Stands for a compile or launch error of Triton."""
+
+
+@pytest.fixture
+def failing_kernel(monkeypatch):
+    """The kernel path taken on CPU tensors, with a launcher that fails.
+
+    ``resolve_impl`` of the loss module picks the kernel for 'auto' (until
+    the kernel has failed, as on a GPU) and for 'triton', so that the
+    dispatch runs on CPU tensors; the launcher raises like a failed
+    ptxas. The process-wide fallback state is reset, and restored after.
+    Returns the list of launches attempted.
+    """
+    calls = []
+
+    def resolve(impl, prob):
+        if impl == 'triton' or (impl == 'auto'
+                                and tct.auto_fallback_reason() is None):
+            return 'triton'
+        return tct.resolve_impl(impl, prob)
+
+    def launch(launch, device):
+        calls.append(launch)
+        raise InjectedError('ptxas fatal: injected failure\n(second line)')
+
+    monkeypatch.setattr(tct, '_AUTO_FAILURE', None)
+    monkeypatch.setattr(tcl, 'resolve_impl', resolve)
+    monkeypatch.setattr(tct, '_launch_kernel', launch)
+    return calls
+
+
+def loss_value_and_grad(impl, logits, label, trans):
+    x = logits.detach().clone().requires_grad_(True)
+    loss = TransmissionCoherenceLoss(kernel_size=3, impl=impl)
+    value = loss(x, label, transmission=trans)
+    (grad, ) = torch.autograd.grad(value, x)
+    return value.detach(), grad
+
+
+@needs_triton
+def test_auto_falls_back_to_the_loop_once(failing_kernel):
+    gen = torch.Generator().manual_seed(0)
+    logits = torch.randn(2, 1, 9, 10, generator=gen)
+    trans = torch.rand(2, 1, 9, 10, generator=gen)
+    label = torch.randint(0, 2, (2, 9, 10), generator=gen)
+    label[:, :, -2:] = 255
+    loop = loss_value_and_grad('loop', logits, label, trans)
+    assert not failing_kernel
+    with pytest.warns(RuntimeWarning) as record:
+        first = loss_value_and_grad('auto', logits, label, trans)
+    assert len(failing_kernel) == 1
+    assert len(record) == 1
+    message = str(record[0].message)
+    # Names the error (its last line) and the config key to change.
+    assert 'InjectedError: (second line)' in message
+    assert "impl='auto' uses the offset loop" in message
+    assert 'config key `impl`' in message and "'loop'" in message
+    assert 'InjectedError' in tct.auto_fallback_reason()
+    # The loop's code ran: bitwise the loop's value and gradient.
+    assert torch.equal(first[0], loop[0]) and torch.equal(first[1], loop[1])
+    # The rest of the process: the loop, no new attempt, no new warning.
+    with warnings.catch_warnings(record=True) as again:
+        warnings.simplefilter('always')
+        second = loss_value_and_grad('auto', logits, label, trans)
+        no_grad = transmission_coherence(
+            logits.sigmoid(), trans, kernel_size=3, impl='auto')
+    assert not [w for w in again if issubclass(w.category, RuntimeWarning)]
+    assert len(failing_kernel) == 1
+    assert torch.equal(second[0], loop[0]) and torch.equal(second[1], loop[1])
+    assert no_grad.item() == transmission_coherence(
+        logits.sigmoid(), trans, kernel_size=3, impl='loop').item()
+
+
+@needs_triton
+def test_triton_impl_raises_the_kernel_failure(failing_kernel):
+    prob, trans, centre, _ = make_inputs((1, 1, 5, 6), False, torch.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')  # no fallback warning either
+        with pytest.raises(
+                tct.TritonKernelError,
+                match='failed to compile or launch') as info:
+            transmission_coherence(prob, trans, centre, impl='triton')
+    assert isinstance(info.value.__cause__, InjectedError)
+    assert 'torch.float32 maps of shape (1, 1, 5, 6) on cpu' in str(info.value)
+    assert len(failing_kernel) == 1
+    # 'triton' does not switch 'auto' to the loop.
+    assert tct.auto_fallback_reason() is None
+
+
+@needs_triton
+def test_only_kernel_failures_fall_back(monkeypatch):
+    monkeypatch.setattr(tct, '_AUTO_FAILURE', None)
+
+    def loop():
+        raise AssertionError('the loop must not run')
+
+    for error in (ValueError('bad input'), torch.OutOfMemoryError('oom')):
+
+        def kernel():
+            raise error
+
+        with pytest.raises(type(error)):
+            tct.run_kernel_or_fallback('auto', kernel, loop)
+    assert tct.auto_fallback_reason() is None
+    # Out of memory at the launch is not wrapped as a kernel failure.
+    prob, trans, centre, _ = make_inputs((1, 1, 4, 4), False, torch.float32)
+
+    def launch(launch, device):
+        raise torch.OutOfMemoryError('CUDA out of memory (injected)')
+
+    monkeypatch.setattr(tct, '_launch_kernel', launch)
+    with pytest.raises(torch.OutOfMemoryError):
+        tct.coherence_triton(prob, trans, centre, 3, 3.0, 0.1, True)
+
+
+@needs_triton
+@pytest.mark.parametrize('need_grad', [True, False])
+def test_launcher_launches_kernel_launch(monkeypatch, need_grad):
+    """coherence_triton launches what kernel_launch (the compile test's
+    source of variants) returns, and sums its partials."""
+    prob, trans, centre, _ = make_inputs((2, 3, 5, 40), False, torch.float16)
+    seen = []
+
+    def launch(launch, device):
+        seen.append(launch)
+        launch.partial.fill_(0.5)
+        if launch.grad is not None:
+            launch.grad.fill_(2.0)
+
+    monkeypatch.setattr(tct, '_launch_kernel', launch)
+    total, grad = tct.coherence_triton(prob, trans, centre, 5, 3.0, 0.1,
+                                       need_grad)
+    (got, ) = seen
+    want = tct.kernel_launch(prob, trans, centre, 5, 3.0, 0.1, need_grad)
+    assert got.meta == want.meta and got.grid == want.grid
+    assert got.meta['RADIUS'] == 2 and got.meta['BLOCK_C'] == 4
+    assert got.meta['BLOCK_W'] == 32 and got.meta['NEED_GRAD'] == need_grad
+    assert [type(a) for a in got.args] == [type(a) for a in want.args]
+    assert got.args[6:] == (3, 5, 40, 2)  # C, H, W, n_wtiles
+    assert got.partial.dtype == torch.float32
+    assert total.dtype == torch.float16
+    assert total.item() == 0.5 * got.grid[0]
+    if need_grad:
+        assert grad is got.grad and grad.dtype == torch.float16
+    else:
+        assert grad is None and got.args[4] is got.partial
 
 
 # ------------------------------------------------ CPU, Triton's interpreter
