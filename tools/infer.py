@@ -16,16 +16,27 @@ Examples::
 Outputs (see docs/inference.md): ``pred_masks/`` (0/255 PNG),
 ``prob_maps/`` (uint8 PNG, ``--npy`` adds float32 .npy), ``maps/<name>/``
 (uncertainty, focus, alpha, separated layers when the model produces them),
-``overlays/``, ``frames.csv`` and ``results.json`` (per-frame smoke score,
-smoke area, presence and alarm state), and for sequences
+``overlays/``, ``frames.csv`` and ``results.json`` (per-frame status,
+smoke score, smoke area, presence and alarm state), ``errors.csv`` (the
+frames that failed, with the reason), and for sequences
 ``alarm_events.csv``, ``alarms/`` (the frame of each alarm) and, with
 ``--save-video``, ``overlay.avi``.
+
+A frame that cannot be read, decoded or run (a corrupt, truncated,
+zero-byte or non-image file in a folder, a video frame the decoder fails
+on, an image the model raises on) is listed with its reason and the run
+goes on with the next one. Exit status: 0 when every frame was processed,
+:data:`EXIT_FRAMES_FAILED` (3) when some failed (the others' results are
+written), 1 for an error that stops the run (a bad input or config, or the
+first bad frame with ``--stop-on-error``), 2 for invalid arguments.
 """
 import argparse
+import functools
+import logging
 import os
 import os.path as osp
 import sys
-from typing import Iterator, List, Optional, Tuple
+from typing import Callable, Iterator, List, Optional, Tuple
 
 import cv2
 import numpy as np
@@ -36,6 +47,17 @@ sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..')))
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
 VIDEO_EXTENSIONS = ('.mp4', '.avi', '.mov', '.mkv', '.m4v', '.mpg', '.mpeg',
                     '.wmv', '.webm', '.ts')
+
+#: Exit status of a run in which some frames failed (the others were
+#: processed and their results written).
+EXIT_FRAMES_FAILED = 3
+
+#: Default of ``--max-bad-reads``: consecutive failed video reads after
+#: which the video counts as ended.
+MAX_BAD_READS = 25
+
+#: Failed frames printed after the summary line (all are in errors.csv).
+MAX_PRINTED_FAILURES = 10
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -117,6 +139,18 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         action='store_true',
         help='write the overlays of a sequence as overlay.avi (MJPG)')
     parser.add_argument(
+        '--stop-on-error',
+        action='store_true',
+        help='raise at the first frame that cannot be read or run, instead '
+        'of listing it in errors.csv and going on')
+    parser.add_argument(
+        '--max-bad-reads',
+        type=int,
+        default=MAX_BAD_READS,
+        help='video: consecutive failed frame reads after which the video '
+        'counts as ended; failed reads followed by a good frame are bad '
+        f'frames (default {MAX_BAD_READS})')
+    parser.add_argument(
         '--cfg-options',
         nargs='+',
         action=DictAction,
@@ -132,6 +166,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         parser.error('--threshold must lie in [0, 1)')
     if args.fps is not None and args.fps <= 0:
         parser.error('--fps must be positive')
+    if args.max_bad_reads < 0:
+        parser.error('--max-bad-reads must be >= 0')
     return args
 
 
@@ -192,10 +228,35 @@ def read_image(path: str) -> np.ndarray:
     return to_bgr_uint8(img, path)
 
 
-def video_frames(path: str, stride: int,
-                 fps_override: Optional[float]) -> Tuple[Iterator, int, float]:
-    """Frames of a video: an iterator of (index, time_s, frame), the
-    expected number of processed frames (0 when unknown) and the fps."""
+def video_frames(
+        path: str,
+        stride: int,
+        fps_override: Optional[float],
+        max_bad_reads: int = MAX_BAD_READS) -> Tuple[Iterator, int, float]:
+    """Frames of a video, bad ones included.
+
+    ``cv2.VideoCapture.read`` reports a frame it cannot decode the same way
+    as the end of the video: it returns no frame. A failed read that is
+    followed by a good frame is therefore a bad frame, and is yielded with
+    its reason; the reader does not stop there. Once more than
+    ``max_bad_reads`` reads in a row fail, the video counts as ended and
+    those last failures are dropped (a frame count in the header that is
+    not reached is logged as a warning; such counts are often estimates).
+    Frames skipped by ``stride`` are neither yielded nor reported.
+
+    Args:
+        path (str): Video file or stream URL.
+        stride (int): Yield every ``stride``-th frame.
+        fps_override (float, optional): Frame rate for the time stamps
+            instead of the video's.
+        max_bad_reads (int): Consecutive failed reads taken as the end.
+
+    Returns:
+        tuple: An iterator of ``(index, time_s, frame, error)`` (``frame``
+        None and ``error`` the reason for a bad frame, ``error`` None
+        otherwise), the expected number of yielded frames (0 when unknown)
+        and the fps.
+    """
     cap = cv2.VideoCapture(path)
     if not cap.isOpened():
         raise ValueError(f'{path}: cannot open video (unsupported codec or '
@@ -204,21 +265,69 @@ def video_frames(path: str, stride: int,
     total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
     expected = (total + stride - 1) // stride if total > 0 else 0
 
+    def _time(index):
+        return index / fps if fps > 0 else None
+
     def _frames():
-        index = 0
+        index = 0  # index of the frame the next read returns
+        pending = []  # failed reads not (yet) followed by a good frame
         try:
             while True:
                 ok, frame = cap.read()
-                if not ok:
-                    break
+                if not ok or frame is None or frame.size == 0:
+                    pending.append(index)
+                    index += 1
+                    if len(pending) > max_bad_reads:
+                        break
+                    continue
+                for bad in pending:
+                    if bad % stride == 0:
+                        yield bad, _time(bad), None, (
+                            f'{path}: frame {bad}: cannot decode the frame '
+                            '(the video reader returned none; later frames '
+                            'decode)')
+                pending = []
                 if index % stride == 0:
-                    time_s = index / fps if fps > 0 else None
-                    yield index, time_s, frame
+                    yield index, _time(index), frame, None
                 index += 1
         finally:
             cap.release()
+        if total > 0 and pending and pending[0] < total:
+            from mmengine.logging import print_log
+            print_log(
+                f'{path}: the video ended after frame {pending[0] - 1}, but '
+                f'its header announces {total} frames (a truncated file, or '
+                'an estimated frame count)',
+                logger='current',
+                level=logging.WARNING)
 
     return _frames(), expected, float(fps)
+
+
+def _raise(error: str) -> None:
+    raise ValueError(error)
+
+
+def frame_error(where: str, stage: str, exc: Exception) -> str:
+    """One-line reason for a failed frame, starting with ``where``.
+
+    Errors of the image and video readers already name the file and the
+    problem (``<path>: cannot decode image ...``) and are kept as they
+    are; any other error is put after ``where`` and ``stage``, with its
+    type (``<path>: inference failed (RuntimeError: ...)``).
+
+    Args:
+        where (str): The image file, or ``<video>: frame <index>``.
+        stage (str): What failed, e.g. ``'cannot read'``.
+        exc (Exception): The error raised.
+
+    Returns:
+        str: The reason, on one line.
+    """
+    message = ' '.join(str(exc).split())
+    if message.startswith(where):
+        return message
+    return f'{where}: {stage} ({type(exc).__name__}: {message})'
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -226,8 +335,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     import mmsmoke  # noqa: F401  (registration and safe checkpoint loading)
     from mmengine.utils import ProgressBar
 
-    from mmsmoke.apis import (SmokeAlarm, SmokeResultWriter, inference_model,
-                              init_model, model_threshold,
+    from mmsmoke.apis import (SmokeAlarm, SmokeResultWriter, frame_failed,
+                              inference_model, init_model, model_threshold,
                               summarize_prediction)
 
     kind = input_kind(args.input)
@@ -237,23 +346,31 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     # List the inputs first: a bad input fails before the model is built.
     fps = args.fps
+    # Each item: (name, frame index, time_s, source, where, load); load()
+    # returns the BGR frame or raises, naming the file or video frame.
     if kind == 'video':
         frames, expected, fps = video_frames(args.input, args.frame_stride,
-                                             args.fps)
+                                             args.fps, args.max_bad_reads)
 
-        def _named():
-            for index, time_s, frame in frames:
-                yield f'frame_{index:06d}', index, time_s, frame, args.input
+        def _named() -> Iterator[Tuple[str, int, Optional[float], str, str,
+                                       Callable[[], np.ndarray]]]:
+            for index, time_s, frame, error in frames:
+                load = ((lambda f=frame: f)
+                        if error is None else functools.partial(_raise, error))
+                yield (f'frame_{index:06d}', index, time_s, args.input,
+                       f'{args.input}: frame {index}', load)
 
     else:
         listing = ([(osp.splitext(osp.basename(args.input))[0], args.input)]
                    if kind == 'image' else list_images(args.input))
         expected = len(listing)
 
-        def _named():
+        def _named() -> Iterator[Tuple[str, int, Optional[float], str, str,
+                                       Callable[[], np.ndarray]]]:
             for index, (name, path) in enumerate(listing):
                 time_s = index / fps if (sequence and fps) else None
-                yield name, index, time_s, read_image(path), path
+                yield (name, index, time_s, path, path,
+                       functools.partial(read_image, path))
 
     if args.max_frames is not None:
         expected = min(expected, args.max_frames) if expected else 0
@@ -271,11 +388,42 @@ def main(argv: Optional[List[str]] = None) -> int:
     video_writer = None
     records = []
     progress = ProgressBar(expected)
-    for name, index, time_s, image, source in _named():
+    for name, index, time_s, source, where, load in _named():
+        # Failed frames count: --max-frames bounds the part of the input
+        # covered, whatever its state.
         if args.max_frames is not None and len(records) >= args.max_frames:
             break
-        sample = inference_model(model, image)
-        summary = summarize_prediction(sample, threshold, args.min_area)
+        record = dict(
+            index=len(records),
+            name=name,
+            source=source,
+            frame=index,
+            time_s=time_s)
+        # A bad frame is listed and skipped; it never stops the others
+        # (unless --stop-on-error). The alarm sees processed frames only.
+        try:
+            image = load()
+        except Exception as exc:
+            if args.stop_on_error:
+                raise
+            record.update(
+                status='read_error',
+                error=frame_error(where, 'cannot read', exc))
+            records.append(record)
+            progress.update()
+            continue
+        try:
+            sample = inference_model(model, image)
+            summary = summarize_prediction(sample, threshold, args.min_area)
+        except Exception as exc:
+            if args.stop_on_error:
+                raise
+            record.update(
+                status='inference_error',
+                error=frame_error(where, 'inference failed', exc))
+            records.append(record)
+            progress.update()
+            continue
         event = None
         if alarm is not None:
             event = alarm.update(summary.smoke_present, index, time_s)
@@ -301,18 +449,15 @@ def main(argv: Optional[List[str]] = None) -> int:
                     raise OSError(f'{args.out_dir}/overlay.avi: cannot open '
                                   'an MJPG video writer')
             video_writer.write(overlay)
-        record = dict(
-            index=len(records),
-            name=name,
-            source=source,
-            frame=index,
-            time_s=time_s,
+        record.update(
+            status='ok',
             smoke_score=round(summary.smoke_score, 6),
             smoke_area=round(summary.smoke_area, 6),
             smoke_present=int(summary.smoke_present))
         if alarm is not None:
             record['alarm'] = int(alarm.active)
         record.update({k: round(v, 6) for k, v in summary.map_means().items()})
+        record['error'] = None
         record['files'] = files
         records.append(record)
         progress.update()
@@ -333,15 +478,25 @@ def main(argv: Optional[List[str]] = None) -> int:
         fps=fps or None,
         alarm=alarm.rule() if alarm else None,
         outputs=list(args.outputs),
+        stop_on_error=args.stop_on_error,
+        max_bad_reads=args.max_bad_reads if kind == 'video' else None,
         mask_values='pred_masks: 0 background, 255 smoke',
         prob_png='prob_maps: round(255 * probability)')
     events = alarm.events if alarm else None
     episodes = alarm.episodes() if alarm else None
     writer.write_tables(records, settings, events, episodes)
 
-    present = sum(r['smoke_present'] for r in records)
-    print(f'{len(records)} frame(s), smoke present in {present}; results in '
+    failed = [r for r in records if frame_failed(r)]
+    present = sum(r['smoke_present'] for r in records if not frame_failed(r))
+    print(f'{len(records)} frame(s): {len(records) - len(failed)} processed, '
+          f'{len(failed)} failed; smoke present in {present}; results in '
           f'{args.out_dir}')
+    for record in failed[:MAX_PRINTED_FAILURES]:
+        print(f'FAILED {record["error"]}')
+    if len(failed) > MAX_PRINTED_FAILURES:
+        print(
+            f'... and {len(failed) - MAX_PRINTED_FAILURES} more failed '
+            f'frame(s), all listed in {osp.join(args.out_dir, "errors.csv")}')
     for episode in episodes or []:
         start = episode['start_time_s']
         end = episode['end_time_s']
@@ -351,7 +506,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         stop = ('still active at the end' if episode['end_frame'] is None else
                 f'cleared at frame {episode["end_frame"]}')
         print(f'ALARM from frame {episode["start_frame"]}, {stop}{when}')
-    return 0
+    return EXIT_FRAMES_FAILED if failed else 0
 
 
 if __name__ == '__main__':

@@ -3,12 +3,14 @@ from .frame_summary import FrameSummary, presence_score, summarize_prediction
 from .inference import (build_inference_pipeline, default_device,
                         inference_model, inference_pipeline_cfg, init_model,
                         model_threshold)
-from .result_writer import OUTPUT_KINDS, SmokeResultWriter
+from .result_writer import (ERROR_COLUMNS, FRAME_STATUSES, OUTPUT_KINDS,
+                            SmokeResultWriter, frame_failed)
 from .smoke_inferencer import SmokeInferencer
 
 __all__ = [
     'SmokeAlarm', 'FrameSummary', 'presence_score', 'summarize_prediction',
     'build_inference_pipeline', 'default_device', 'inference_model',
     'inference_pipeline_cfg', 'init_model', 'model_threshold', 'OUTPUT_KINDS',
-    'SmokeResultWriter', 'SmokeInferencer'
+    'FRAME_STATUSES', 'ERROR_COLUMNS', 'frame_failed', 'SmokeResultWriter',
+    'SmokeInferencer'
 ]

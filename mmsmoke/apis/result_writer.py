@@ -17,6 +17,25 @@ from .frame_summary import FrameSummary
 #: Per-frame outputs that can be written.
 OUTPUT_KINDS = ('mask', 'prob', 'maps', 'overlay')
 
+#: ``status`` of a frame record: processed, or why it produced no result.
+#: ``read_error``: the file or video frame could not be read or decoded;
+#: ``inference_error``: it was read, but the model or the per-frame
+#: summary raised.
+FRAME_STATUSES = ('ok', 'read_error', 'inference_error')
+
+#: Columns of ``errors.csv``, one row per failed frame.
+ERROR_COLUMNS = ('index', 'name', 'source', 'frame', 'time_s', 'status',
+                 'error')
+
+
+def frame_failed(record: dict) -> bool:
+    """Whether a frame record is a failure (a ``status`` other than ``ok``).
+
+    Records without a ``status`` count as processed, so tables written by
+    callers that do not track failures are unchanged.
+    """
+    return record.get('status', 'ok') != 'ok'
+
 
 def _imwrite(path: str, image: np.ndarray) -> None:
     os.makedirs(osp.dirname(path) or '.', exist_ok=True)
@@ -58,8 +77,9 @@ class SmokeResultWriter:
     - ``alarms/alarm_<k>_<name>.jpg``: the overlay of the frame where alarm
       ``k`` switched on (written by :meth:`write_snapshot`);
     - ``frames.csv`` and ``results.json``: one row per frame, plus the run's
-      settings, alarm events and episodes (:meth:`write_tables`);
-      ``alarm_events.csv`` when there are events.
+      settings, frame counts, alarm events and episodes
+      (:meth:`write_tables`); ``alarm_events.csv`` when there are events;
+      ``errors.csv`` when frames failed (``status`` other than ``ok``).
 
     Args:
         out_dir (str): Output folder (created).
@@ -198,7 +218,16 @@ class SmokeResultWriter:
                      settings: dict,
                      events: Optional[List[dict]] = None,
                      episodes: Optional[List[dict]] = None) -> Dict[str, str]:
-        """Write ``frames.csv``, ``results.json`` and ``alarm_events.csv``.
+        """Write ``frames.csv``, ``results.json``, ``alarm_events.csv`` and
+        ``errors.csv``.
+
+        A record may carry ``status`` (one of :data:`FRAME_STATUSES`) and
+        ``error`` (the reason, naming the file or video frame). Failed
+        records hold no result values, so the CSV columns follow the
+        processed records (their cells stay empty in failed rows) and
+        ``error`` comes last. ``errors.csv`` (:data:`ERROR_COLUMNS`) lists
+        the failed frames alone, so a damaged file is found without
+        scanning every row.
 
         Args:
             records (list[dict]): One dict per frame; scalar values go to
@@ -211,11 +240,16 @@ class SmokeResultWriter:
             dict[str, str]: Written files by kind (absolute paths).
         """
         written = {}
+        failed = [r for r in records if frame_failed(r)]
         columns: List[str] = []
-        for record in records:
+        # Processed rows first: they define the result columns' order.
+        for record in ([r for r in records if not frame_failed(r)] + failed):
             for key, value in record.items():
                 if key not in columns and not isinstance(value, dict):
                     columns.append(key)
+        if 'error' in columns:
+            columns.remove('error')
+            columns.append('error')
         path = self._path('frames.csv')
         _write_csv(path, records, columns)
         written['csv'] = path
@@ -224,12 +258,20 @@ class SmokeResultWriter:
             json.dump(
                 dict(
                     settings=settings,
+                    counts=dict(
+                        frames=len(records),
+                        processed=len(records) - len(failed),
+                        failed=len(failed)),
                     frames=records,
                     events=events or [],
                     episodes=episodes or []),
                 f,
                 indent=2)
         written['json'] = path
+        if failed:
+            path = self._path('errors.csv')
+            _write_csv(path, failed, list(ERROR_COLUMNS))
+            written['errors_csv'] = path
         if events:
             path = self._path('alarm_events.csv')
             keys = [

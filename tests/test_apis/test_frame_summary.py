@@ -130,3 +130,46 @@ def test_writer_rejects_unknown_outputs(tmp_path):
         outputs=['mask']).write_frame('y', np.zeros((2, 4, 3), np.uint8),
                                       summary)
     assert list(files) == ['mask']
+
+
+def test_writer_lists_failed_frames(tmp_path):
+    """Failed rows keep the processed rows' columns (cells left empty),
+    ``error`` comes last, ``errors.csv`` lists them and the JSON counts."""
+    failed = dict(
+        index=0,
+        name='bad',
+        source='in/bad.jpg',
+        frame=0,
+        time_s=None,
+        status='read_error',
+        error='in/bad.jpg: image file is empty (0 bytes)')
+    ok = dict(
+        index=1,
+        name='good',
+        source='in/good.jpg',
+        frame=1,
+        time_s=None,
+        status='ok',
+        smoke_area=0.5,
+        error=None,
+        files=dict(mask='pred_masks/good.png'))
+    written = SmokeResultWriter(str(tmp_path)).write_tables([failed, ok],
+                                                            dict())
+    assert (tmp_path / 'frames.csv').read_text().splitlines() == [
+        'index,name,source,frame,time_s,status,smoke_area,error',
+        '0,bad,in/bad.jpg,0,,read_error,,in/bad.jpg: image file is empty '
+        '(0 bytes)', '1,good,in/good.jpg,1,,ok,0.5,'
+    ]
+    assert (tmp_path / 'errors.csv').read_text().splitlines() == [
+        'index,name,source,frame,time_s,status,error',
+        '0,bad,in/bad.jpg,0,,read_error,in/bad.jpg: image file is empty '
+        '(0 bytes)'
+    ]
+    assert written['errors_csv'] == str(tmp_path / 'errors.csv')
+    saved = json.loads((tmp_path / 'results.json').read_text())
+    assert saved['counts'] == dict(frames=2, processed=1, failed=1)
+    assert [f['status'] for f in saved['frames']] == ['read_error', 'ok']
+
+    # all processed: no errors.csv
+    SmokeResultWriter(str(tmp_path / 'clean')).write_tables([ok], dict())
+    assert not (tmp_path / 'clean' / 'errors.csv').exists()

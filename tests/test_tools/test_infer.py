@@ -1,4 +1,5 @@
-"""tools/infer.py end to end: a folder (CLI), a video and a BVM model.
+"""tools/infer.py end to end: a folder (CLI), a video and a BVM model, and
+bad frames in folders and videos.
 
 Random-initialised light models saved as checkpoints; the files written
 are checked against each other (masks, probability maps, tables).
@@ -6,6 +7,8 @@ are checked against each other (masks, probability maps, tables).
 import csv
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import cv2
@@ -56,12 +59,19 @@ def test_folder_from_the_command_line(tmp_path, tiny_synthetic,
     # sorted by path: the sub-folder comes first
     names = ['cam2/grey'] + sorted(p.stem for p in folder.glob('*.jpg'))
     out = tmp_path / 'out'
-    run_tool('tools/infer.py', SEGFORMER, tiny_checkpoint, folder, '--out-dir',
-             out, '--npy', '--min-area', '0.01', '--device', 'cpu',
-             '--cfg-options', *tiny_segformer_options)
+    proc = run_tool('tools/infer.py', SEGFORMER, tiny_checkpoint, folder,
+                    '--out-dir', out, '--npy', '--min-area', '0.01',
+                    '--device', 'cpu', '--cfg-options',
+                    *tiny_segformer_options)  # exit status 0 checked
 
     rows = _read_csv(out / 'frames.csv')
     assert [r['name'] for r in rows] == names
+    assert f'{len(names)} frame(s): {len(names)} processed, 0 failed' in (
+        proc.stdout)
+    assert [(r['status'], r['error'])
+            for r in rows] == [('ok', '')] * len(names)
+    assert list(rows[0])[-1] == 'error'
+    assert not (out / 'errors.csv').exists()
     assert 'alarm' not in rows[0]  # a folder is not a sequence by default
     assert not (out / 'alarm_events.csv').exists()
     for row in rows:
@@ -83,6 +93,8 @@ def test_folder_from_the_command_line(tmp_path, tiny_synthetic,
         assert float(row['smoke_score']) <= prob.max() + 1e-6
         assert (out / 'overlays' / f'{name}.jpg').is_file()
     results = json.loads((out / 'results.json').read_text())
+    assert results['counts'] == dict(
+        frames=len(names), processed=len(names), failed=0)
     assert results['settings']['threshold'] == 0.5
     assert results['settings']['alarm'] is None
     assert results['frames'][0]['files']['mask'] == 'pred_masks/cam2/grey.png'
@@ -202,3 +214,181 @@ def test_bad_inputs_fail_early(tmp_path, infer_tool):
     bad_video.write_bytes(b'not a video')
     with pytest.raises(ValueError, match='broken.mp4: cannot open video'):
         infer_tool.main(base + [str(bad_video), '--out-dir', 'o'])
+
+
+# ------------------------------------------------------------- bad frames
+#: The folder of :func:`bad_folder`, sorted by path: (name, status).
+BAD_FOLDER = [
+    ('a', 'ok'),
+    ('b_truncated', 'read_error'),  # JPEG cut at 60 % of its bytes
+    ('c', 'ok'),
+    ('d_empty', 'read_error'),  # 0 bytes
+    ('e', 'ok'),
+    ('f_text', 'read_error'),  # text under an image name
+    ('g_strip', 'inference_error'),  # 1x1000 px: resized to 0 rows
+]
+
+
+@pytest.fixture
+def bad_folder(tmp_path, tiny_synthetic):
+    """Good images with corrupt, empty, non-image and unrunnable ones."""
+    folder = tmp_path / 'captures'
+    folder.mkdir()
+    good = sorted((tiny_synthetic / 'test' / 'img').glob('*.jpg'))
+    for name, src in zip('ace', good):
+        shutil.copy(src, folder / f'{name}.jpg')
+    data = good[3].read_bytes()
+    (folder / 'b_truncated.jpg').write_bytes(data[:int(len(data) * 0.6)])
+    (folder / 'd_empty.png').write_bytes(b'')
+    (folder / 'f_text.jpg').write_text('camera 3, 2024-06-01 12:00\n')
+    cv2.imwrite(str(folder / 'g_strip.png'), np.zeros((1, 1000, 3), np.uint8))
+    return folder
+
+
+def test_bad_frames_of_a_folder_are_listed_and_the_rest_processed(
+        tmp_path, bad_folder, tiny_checkpoint, tiny_segformer_options):
+    out = tmp_path / 'out'
+    proc = subprocess.run([
+        sys.executable,
+        str(REPO / 'tools/infer.py'),
+        str(SEGFORMER), tiny_checkpoint,
+        str(bad_folder), '--out-dir',
+        str(out), '--outputs', 'mask', '--sequence', '--alarm-window', '2',
+        '--alarm-on', '1', '--alarm-off', '0', '--threshold', '0.0',
+        '--device', 'cpu', '--cfg-options', *tiny_segformer_options
+    ],
+                          cwd=REPO,
+                          capture_output=True,
+                          text=True,
+                          timeout=300)
+    assert proc.returncode == 3, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert '7 frame(s): 3 processed, 4 failed' in proc.stdout
+
+    rows = _read_csv(out / 'frames.csv')
+    assert [(r['name'], r['status']) for r in rows] == BAD_FOLDER
+    assert list(rows[0])[-1] == 'error'
+    for row in rows:
+        mask = out / 'pred_masks' / f'{row["name"]}.png'
+        if row['status'] == 'ok':
+            assert mask.is_file() and row['error'] == ''
+            assert row['smoke_present'] == '1' and row['alarm'] == '1'
+        else:  # no result, and no file
+            assert not mask.exists()
+            assert row['smoke_score'] == row['alarm'] == ''
+            assert row['error'].startswith(row['source'])
+    errors = {r['name']: r['error'] for r in rows if r['error']}
+    assert errors['b_truncated'].endswith(
+        'b_truncated.jpg: cannot decode image (corrupt or not an image '
+        'file)')
+    assert errors['d_empty'].endswith(
+        'd_empty.png: image file is empty (0 bytes)')
+    assert 'f_text.jpg: cannot decode image' in errors['f_text']
+    assert 'g_strip.png: inference failed (' in errors['g_strip']
+    for error in errors.values():
+        assert f'FAILED {error}' in proc.stdout
+
+    listed = _read_csv(out / 'errors.csv')
+    assert list(listed[0]) == [
+        'index', 'name', 'source', 'frame', 'time_s', 'status', 'error'
+    ]
+    assert {r['name']: r['error'] for r in listed} == errors
+    results = json.loads((out / 'results.json').read_text())
+    assert results['counts'] == dict(frames=7, processed=3, failed=4)
+    assert [f['status']
+            for f in results['frames']] == [s for _, s in BAD_FOLDER]
+    # the alarm counts the processed frames only: on at the first one
+    assert [(e['event'], e['name'])
+            for e in results['events']] == [('on', 'a')]
+
+
+def test_stop_on_error_raises_at_the_first_bad_frame(tmp_path, bad_folder,
+                                                     tiny_checkpoint,
+                                                     tiny_segformer_options,
+                                                     infer_tool):
+    args = [
+        str(SEGFORMER), tiny_checkpoint,
+        str(bad_folder), '--outputs', 'mask', '--device', 'cpu',
+        '--cfg-options', *tiny_segformer_options, '--out-dir'
+    ]
+    out = tmp_path / 'out'
+    with pytest.raises(
+            ValueError,
+            match=r'b_truncated\.jpg: cannot decode image \(corrupt'):
+        infer_tool.main(args + [str(out), '--stop-on-error'])
+    assert sorted(p.name for p in (out / 'pred_masks').iterdir()) == ['a.png']
+    assert not (out / 'frames.csv').exists()
+    # the error of the model is raised as it is
+    for path in bad_folder.iterdir():
+        if path.stem != 'g_strip':
+            path.unlink()
+    with pytest.raises(cv2.error, match='resize'):
+        infer_tool.main(args + [str(tmp_path / 'out2'), '--stop-on-error'])
+
+
+def _avi_frame_chunks(data):
+    """(start, size) of each frame's data in an AVI (``00dc`` chunks)."""
+    pos = data.index(b'movi') + 4
+    chunks = []
+    while pos + 8 <= len(data) and data[pos:pos + 4] != b'idx1':
+        size = int.from_bytes(data[pos + 4:pos + 8], 'little')
+        if data[pos:pos + 4] == b'00dc':
+            chunks.append((pos + 8, size))
+        pos += 8 + size + (size & 1)
+    return chunks
+
+
+def test_a_video_frame_that_fails_to_decode_is_listed(tmp_path, tiny_synthetic,
+                                                      tiny_checkpoint,
+                                                      tiny_segformer_options,
+                                                      infer_tool, capsys):
+    frames = [
+        cv2.imread(str(p))
+        for p in sorted((tiny_synthetic / 'test' / 'img').glob('*'))
+    ]
+    video = tmp_path / 'clip.avi'
+    writer = cv2.VideoWriter(
+        str(video), cv2.VideoWriter_fourcc(*'MJPG'), 10.0, (80, 64))
+    if not writer.isOpened():
+        pytest.skip('no MJPG video writer')
+    for image in frames:  # 8 frames
+        writer.write(cv2.resize(image, (80, 64)))
+    writer.release()
+    data = bytearray(video.read_bytes())
+    chunks = _avi_frame_chunks(bytes(data))
+    assert len(chunks) == 8
+    start, size = chunks[3]
+    data[start:start + size] = bytes(size)  # frame 3: no JPEG data left
+    video.write_bytes(bytes(data))
+
+    out = tmp_path / 'out'
+    assert infer_tool.main([
+        str(SEGFORMER), tiny_checkpoint,
+        str(video), '--out-dir',
+        str(out), '--outputs', 'mask', '--device', 'cpu', '--cfg-options',
+        *tiny_segformer_options
+    ]) == infer_tool.EXIT_FRAMES_FAILED == 3
+    assert '8 frame(s): 7 processed, 1 failed' in capsys.readouterr().out
+    rows = _read_csv(out / 'frames.csv')
+    assert [int(r['frame']) for r in rows] == list(range(8))
+    assert [r['status']
+            for r in rows] == ['ok'] * 3 + ['read_error'] + ['ok'] * 4
+    assert rows[3]['time_s'] == '0.3'
+    assert rows[3]['error'].startswith(f'{video}: frame 3: cannot decode')
+    assert [r['frame'] for r in _read_csv(out / 'errors.csv')] == ['3']
+    assert sorted(p.name for p in (out / 'pred_masks').iterdir()) == [
+        f'frame_{i:06d}.png' for i in (0, 1, 2, 4, 5, 6, 7)
+    ]
+    # with a stride that skips it, the bad frame is not reported
+    assert infer_tool.main([
+        str(SEGFORMER), tiny_checkpoint,
+        str(video), '--out-dir',
+        str(tmp_path / 'out2'), '--outputs', 'mask', '--frame-stride', '2',
+        '--device', 'cpu', '--cfg-options', *tiny_segformer_options
+    ]) == 0
+    with pytest.raises(ValueError, match=r'clip\.avi: frame 3: cannot decode'):
+        infer_tool.main([
+            str(SEGFORMER), tiny_checkpoint,
+            str(video), '--out-dir',
+            str(tmp_path / 'out3'), '--outputs', 'mask', '--stop-on-error',
+            '--device', 'cpu', '--cfg-options', *tiny_segformer_options
+        ])
