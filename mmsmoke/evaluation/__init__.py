@@ -1,3 +1,3 @@
-from .metrics import SmokeMetric
+from .metrics import FrameAlarmMetric, SmokeMetric
 
-__all__ = ['SmokeMetric']
+__all__ = ['SmokeMetric', 'FrameAlarmMetric']

@@ -1,3 +1,4 @@
+from .frame_alarm_metric import FrameAlarmMetric
 from .smoke_metric import SmokeMetric
 
-__all__ = ['SmokeMetric']
+__all__ = ['SmokeMetric', 'FrameAlarmMetric']
