@@ -59,4 +59,4 @@ val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 default_hooks = dict(
     checkpoint=dict(
-        type='CheckpointHook', by_epoch=False, interval=5 * iters_per_epoch))
+        by_epoch=False, interval=5 * iters_per_epoch))

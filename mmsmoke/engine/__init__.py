@@ -1,7 +1,9 @@
-from .hooks import ChannelsLastHook, RNGStateHook, RSSMonitorHook
+from .hooks import (AtomicCheckpointHook, ChannelsLastHook, RNGStateHook,
+                    RSSMonitorHook)
 from .speed import compile_submodules, to_channels_last, unwrap_segmentor
 
 __all__ = [
-    'ChannelsLastHook', 'RNGStateHook', 'RSSMonitorHook', 'compile_submodules',
-    'to_channels_last', 'unwrap_segmentor'
+    'AtomicCheckpointHook', 'ChannelsLastHook', 'RNGStateHook',
+    'RSSMonitorHook', 'compile_submodules', 'to_channels_last',
+    'unwrap_segmentor'
 ]
