@@ -1,0 +1,14 @@
+# Light FoSp (fosp_mit-b0.py: quarter fusion widths, 8-channel separation
+# networks) on the ImageNet-pretrained EfficientNet-Lite0 of
+# effnet-lite0.py: FocusNeck and DomainFusionHead read Lite0's
+# 24/40/112/320-channel maps, and the inputs are normalised as the weights
+# expect. The separation module works on the [0, 1] RGB image of the
+# pre-processor, whatever the normalisation.
+_base_ = ['./fosp_mit-b0.py', './effnet-lite0.py']
+data_preprocessor = dict(_base_.data_preprocessor,
+                         **_base_.effnet_lite_preprocessor)
+model = dict(
+    data_preprocessor=data_preprocessor,
+    backbone=dict(_base_.effnet_lite0, _delete_=True),
+    neck=dict(in_channels=_base_.effnet_lite0_channels),
+    decode_head=dict(in_channels=_base_.effnet_lite0_channels))
