@@ -1,16 +1,13 @@
 """The early_smoke benchmark suite (tools/analysis_tools/benchmarks/suites/
 early_smoke*.py): runs, configs, rows."""
 import argparse
-import sys
 from pathlib import Path
 
 import pytest
 import torch
+from benchmarks.suites import early_smoke as early
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / 'tools' / 'analysis_tools'))
-from benchmarks.suites import early_smoke as early  # noqa: E402
-
 CTX = dict(device='CPU test', command='python benchmark.py --test')
 DATA = REPO.parent / 'shared' / 'data' / 'SMOKE5K'
 
@@ -45,7 +42,7 @@ def test_planned_runs():
                               [3]) == [('transbvm_mit-b0', True, 3)]
     with pytest.raises(ValueError, match='unknown'):
         early.planned_runs(['nope'], 'on', [0])
-    with pytest.raises(ValueError, match='early-overlay'):
+    with pytest.raises(ValueError, match='overlay must be'):
         early.planned_runs(['fosp_mit-b0'], 'sometimes', [0])
     assert early.run_name('fosp_mit-b0', True,
                           1) == 'fosp_mit-b0+overlay@seed1'

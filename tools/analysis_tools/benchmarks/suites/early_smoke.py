@@ -35,7 +35,7 @@ be completed over several machines and its rows collected together.
 """
 import json
 import os.path as osp
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from ..core import log, make_row
 from ..datasets import smoke5k_root
@@ -155,7 +155,8 @@ def run_rows(results: Dict[Tuple[str, bool, int], dict],
 
 def stored_results(report_rows: List[dict],
                    settings: dict,
-                   suite: str = SUITE) -> Dict[str, dict]:
+                   suite: str = SUITE,
+                   metrics: Sequence[str] = METRICS) -> Dict[str, dict]:
     """Finished runs read back from the report's rows, by run name.
 
     The inverse of :func:`run_rows` for one run: its metric rows (those
@@ -168,6 +169,7 @@ def stored_results(report_rows: List[dict],
         report_rows (list[dict]): Rows of ``benchmarks.json``.
         settings (dict): The budget of the suite now.
         suite (str): The suite whose rows are read.
+        metrics (Sequence[str]): The metrics of a run's rows.
 
     Returns:
         dict[str, dict]: Run name -> result (as :func:`train_and_test`
@@ -179,7 +181,7 @@ def stored_results(report_rows: List[dict],
         stamp = dict(row.get('settings') or {})
         name = stamp.pop('run', None)
         if (row.get('suite') != suite or name is None
-                or row.get('metric') not in METRICS
+                or row.get('metric') not in metrics
                 or json.dumps(stamp, sort_keys=True, default=str) != want):
             continue
         details = row.get('details') or {}
@@ -299,7 +301,10 @@ def run_plan(
         suite: str = SUITE,
         row_fn: Callable[..., List[dict]] = run_rows,
         save_rows: Optional[Callable[[List[dict]], None]] = None,
-        report_rows: Optional[List[dict]] = None) -> List[dict]:
+        report_rows: Optional[List[dict]] = None,
+        build_fn: Optional[Callable] = None,
+        train_fn: Optional[Callable[..., dict]] = None,
+        metrics: Sequence[str] = METRICS) -> List[dict]:
     """Train and test runs one after the other; rows after each run.
 
     Args:
@@ -319,13 +324,22 @@ def run_plan(
             before the suite ran; with ``--skip-existing``, a run whose
             work directory holds no finished run is taken from them
             (:func:`stored_results`).
+        build_fn (callable, optional): ``(model, overlay, seed, args,
+            data_root, work) -> Config`` of one run (default: this suite's
+            :func:`.early_smoke_runs.build_config`).
+        train_fn (callable, optional): Trains and tests one run, with the
+            signature and result of :func:`..training.train_and_test` (the
+            default).
+        metrics (Sequence[str]): The metrics read back from stored rows.
 
     Returns:
         list[dict]: The rows.
     """
+    build_fn = build_fn or build_config
+    train_fn = train_fn or train_and_test
     results: Dict[Tuple[str, bool, int], dict] = {}
     stored = (
-        stored_results(report_rows or [], settings, suite)
+        stored_results(report_rows or [], settings, suite, metrics)
         if args.skip_existing else {})
     for key, overlay, seed in runs:
         name = run_name(key, overlay, seed)
@@ -345,10 +359,10 @@ def run_plan(
             log(f'{suite}: {name}: no finished run in {work}, skipped '
                 '(--early-collect-only)')
             continue
-        cfg = build_config(key, overlay, seed, args, data_root, work)
+        cfg = build_fn(key, overlay, seed, args, data_root, work)
         stamp = dict(settings, data_root=data_root, seed=seed, run=name)
         try:
-            results[(key, overlay, seed)] = train_and_test(
+            results[(key, overlay, seed)] = train_fn(
                 cfg,
                 work,
                 args.iters,

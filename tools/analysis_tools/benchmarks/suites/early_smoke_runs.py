@@ -5,7 +5,7 @@ Every model but the "before" one starts from its early-smoke config
 the squashed 256x256 recipe of the ``smoke5k`` suite
 (:func:`benchmarks.datasets.squash_recipe`).
 """
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ..core import load_offline_config, repo_path
 from ..datasets import squash_recipe
@@ -49,33 +49,42 @@ def run_label(key: str, overlay: bool, seed: int) -> str:
     return label + f', seed {seed}'
 
 
-def planned_runs(models: Sequence[str], overlay: str,
-                 seeds: Sequence[int]) -> List[Tuple[str, bool, int]]:
-    """The ``(model, overlay, seed)`` runs of the suite, in run order.
+def planned_runs(models: Sequence[str],
+                 overlay: str,
+                 seeds: Sequence[int],
+                 known: Optional[Mapping] = None,
+                 pair: Sequence[str] = SEEDED_PAIR
+                 ) -> List[Tuple[str, bool, int]]:
+    """The ``(model, overlay, seed)`` runs of a suite, in run order.
 
     Args:
-        models (Sequence[str]): Keys of :data:`MODELS`.
+        models (Sequence[str]): Keys of ``known``.
         overlay (str): 'off', 'on' or 'both'.
-        seeds (Sequence[int]): Seeds; the models of :data:`SEEDED_PAIR`
-            run with each, the others with the first.
+        seeds (Sequence[int]): Seeds; the models of ``pair`` run with each,
+            the others with the first.
+        known (Mapping, optional): The suite's models (default:
+            :data:`MODELS`).
+        pair (Sequence[str]): The models run with every seed (default:
+            :data:`SEEDED_PAIR`).
 
     Returns:
         list[tuple[str, bool, int]]: The runs.
     """
-    unknown = [m for m in models if m not in MODELS]
+    known = MODELS if known is None else known
+    unknown = [m for m in models if m not in known]
     if unknown:
-        raise ValueError(f'--early-models: unknown {unknown}; choose from '
-                         f'{sorted(MODELS)}')
+        raise ValueError(f'unknown models {unknown}; choose from '
+                         f'{sorted(known)}')
     if overlay not in ('off', 'on', 'both'):
-        raise ValueError(f"--early-overlay must be 'off', 'on' or 'both', "
+        raise ValueError(f"overlay must be 'off', 'on' or 'both', "
                          f'got {overlay!r}')
     if not seeds:
-        raise ValueError('--early-seeds: give at least one seed')
+        raise ValueError('give at least one seed')
     flags = {'off': (False, ), 'on': (True, ), 'both': (False, True)}[overlay]
     runs = []
     for seed_i, seed in enumerate(seeds):
         for key in models:
-            if seed_i and key not in SEEDED_PAIR:
+            if seed_i and key not in pair:
                 continue
             for flag in flags:
                 runs.append((key, flag, int(seed)))
@@ -105,21 +114,44 @@ def _squash256(cfg) -> None:
     cfg.tta_pipeline = recipe.tta_pipeline
 
 
-def _apply_variant(cfg, variant: Optional[str]) -> None:
+def apply_variant(cfg, variant: Optional[str]) -> None:
+    """Change a config into one of the ablations (None: unchanged).
+
+    ``no_focus``: FoSp without the bidirectional cascade and the
+    focus-weighted features; ``no_sep``: FoSp without Separation;
+    ``no_trans`` / ``no_uce``: Trans-BVM without the transmission
+    coherence loss / the uncertainty-calibrated entropy loss;
+    ``squash256``: the earlier 256x256 recipe.
+    """
     if variant is None:
         return
+    losses = {
+        'no_trans': 'TransmissionCoherenceLoss',
+        'no_uce': 'UncertaintyCalibratedEntropyLoss'
+    }
     if variant == 'no_focus':
         cfg.model.neck.update(cascade=False, weight_features=False)
     elif variant == 'no_sep':
         # the head then builds no foreground branch
         cfg.model.separation = None
+    elif variant in losses:
+        kept = [
+            loss for loss in cfg.model.get('pixel_losses') or []
+            if loss['type'] != losses[variant]
+        ]
+        if len(kept) == len(cfg.model.get('pixel_losses') or []):
+            raise ValueError(f'variant {variant!r}: the config lists no '
+                             f'{losses[variant]} in model.pixel_losses')
+        cfg.model.pixel_losses = kept
     elif variant == 'squash256':
         _squash256(cfg)
     else:
         raise ValueError(f'unknown early_smoke variant {variant!r}')
 
 
-def _set_overlay(cfg, overlay: bool, prob: float) -> None:
+def set_overlay(cfg, overlay: bool, prob: float) -> None:
+    """Keep ``SyntheticSmokeOverlay`` at ``prob`` (``overlay``) or drop it
+    from the train pipeline."""
     pipeline = cfg.train_dataloader.dataset.pipeline
     found = [t for t in pipeline if t['type'] == 'SyntheticSmokeOverlay']
     if not found:
@@ -154,8 +186,8 @@ def build_config(key: str, overlay: bool, seed: int, args, data_root: str,
     """
     _, family, variant = MODELS[key]
     cfg = load_offline_config(repo_path(CONFIGS[family]))
-    _set_overlay(cfg, overlay, args.overlay_prob)
-    _apply_variant(cfg, variant)
+    set_overlay(cfg, overlay, args.overlay_prob)
+    apply_variant(cfg, variant)
     apply_budget(cfg, args, data_root)
     cfg.optim_wrapper.optimizer.lr = args.lr
     cfg.randomness = dict(seed=seed)
