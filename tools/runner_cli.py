@@ -8,13 +8,8 @@ the distributed set-up before the runner is built.
 import argparse
 import os
 import os.path as osp
-import sys
 
 from mmengine.config import Config, DictAction
-
-# mmsmoke importable from a plain checkout as well as from an installed
-# package.
-sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..')))
 
 
 def add_config_arguments(parser: argparse.ArgumentParser) -> None:

@@ -8,16 +8,11 @@ Example::
     python tools/test.py CONFIG CHECKPOINT --compile
 """
 import argparse
-import os.path as osp
-import sys
 
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-# runner_cli.py (what this script shares with tools/train.py) is next to it;
-# it also makes mmsmoke importable from a plain checkout.
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-import runner_cli  # noqa: E402
+import runner_cli
 
 
 def parse_args() -> argparse.Namespace:

@@ -7,17 +7,14 @@ format is checked.
 """
 import json
 import math
-import sys
 from pathlib import Path
 
 import pytest
 import torch
+from benchmarks import core, datasets, report
+from benchmarks.suites import smoke5k, train_step, uncertainty
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / 'tools' / 'analysis_tools'))
-from benchmarks import core, datasets, report  # noqa: E402
-from benchmarks.suites import smoke5k, train_step, uncertainty  # noqa: E402
-
 CTX = dict(device='CPU test', command='python benchmark.py --test')
 
 

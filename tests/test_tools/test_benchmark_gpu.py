@@ -8,18 +8,15 @@ need a GPU (``tools/device/gpu_check.sh`` runs them on the lent machine).
 import json
 import os
 import subprocess
-import sys
 import warnings
 from pathlib import Path
 
 import pytest
 import torch
+from benchmarks import measure, report
+from benchmarks.suites import gpu, gpu_train
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / 'tools' / 'analysis_tools'))
-from benchmarks import measure, report  # noqa: E402
-from benchmarks.suites import gpu, gpu_train  # noqa: E402
-
 SCRIPT = REPO / 'tools' / 'device' / 'gpu_check.sh'
 BASE_CONFIG = (
     REPO / 'configs/segformer/segformer_mit-b0_1xb4-800_synthetic-256x256.py')

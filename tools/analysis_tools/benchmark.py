@@ -65,13 +65,11 @@ from typing import List, Optional, Sequence
 
 import torch
 
-# The benchmarks package and the tools it imports live next to this file.
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from benchmarks import report  # noqa: E402
-from benchmarks.core import TOOL, log  # noqa: E402
-from benchmarks.measure import machine_info  # noqa: E402
-from benchmarks.suites import ALIASES, MODULES, SUITES  # noqa: E402
-from benchmarks.suites import expand_suites  # noqa: E402
+from benchmarks import report
+from benchmarks.core import TOOL, log
+from benchmarks.measure import machine_info
+from benchmarks.suites import ALIASES, MODULES, SUITES
+from benchmarks.suites import expand_suites
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:

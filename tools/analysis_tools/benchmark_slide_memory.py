@@ -21,14 +21,12 @@ Example::
 import argparse
 import json
 import os
-import os.path as osp
 import subprocess
 import sys
 from typing import List, Tuple
 
-sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..', '..')))
-from benchmarks.core import load_offline_config  # noqa: E402
-from benchmarks.rss import argument_parser, write_json  # noqa: E402
+from benchmarks.core import load_offline_config
+from benchmarks.rss import argument_parser, write_json
 
 
 def parse_size(text: str) -> Tuple[int, int]:

@@ -19,13 +19,10 @@ Example::
 """
 import argparse
 import json
-import os.path as osp
-import sys
 
-sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..', '..')))
-from benchmarks.rss import argument_parser, monitored_config  # noqa: E402
-from benchmarks.rss import parse_run_args, run_monitored  # noqa: E402
-from benchmarks.rss import write_json  # noqa: E402
+from benchmarks.rss import argument_parser, monitored_config
+from benchmarks.rss import parse_run_args, run_monitored
+from benchmarks.rss import write_json
 
 
 def parse_args() -> argparse.Namespace:

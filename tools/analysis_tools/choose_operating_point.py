@@ -22,9 +22,8 @@ import os.path as osp
 import sys
 from pathlib import PurePath
 
-sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '../..')))
 
-from mmsmoke.evaluation.functional.frame_alarms import (  # noqa: E402
+from mmsmoke.evaluation.functional.frame_alarms import (
     OPERATING_POINT_SETTINGS, choose_operating_point)
 
 

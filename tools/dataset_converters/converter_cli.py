@@ -12,10 +12,9 @@ import sys
 import tempfile
 from typing import Callable, Iterator, Sequence
 
-sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '../..')))
 
-from mmsmoke.datasets.preparation import extract_archive  # noqa: E402
-from mmsmoke.datasets.preparation import find_root  # noqa: E402
+from mmsmoke.datasets.preparation import extract_archive
+from mmsmoke.datasets.preparation import find_root
 
 
 @contextlib.contextmanager

@@ -12,13 +12,10 @@ import argparse
 import os.path as osp
 import sys
 
-sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '../..')))
-# converter_cli.py, what the converters share, is next to this file.
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
-import converter_cli  # noqa: E402
+import converter_cli
 
-from mmsmoke.datasets.preparation import check_pairs, place  # noqa: E402
+from mmsmoke.datasets.preparation import check_pairs, place
 
 #: The folders the extracted release must hold below its root.
 LAYOUT = ('train/img', 'train/gt', 'test/img', 'test/gt')

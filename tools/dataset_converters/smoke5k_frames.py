@@ -69,15 +69,12 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
-sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '../..')))
-# converter_cli.py, what the converters share, is next to this file.
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
-import converter_cli  # noqa: E402
+import converter_cli
 
-from mmsmoke.datasets.transforms.loading import (  # noqa: E402
+from mmsmoke.datasets.transforms.loading import (
     MASK_CONVENTIONS, LoadSmokeImageFromFile, decode_mask)
-from mmsmoke.utils.size_groups import size_group  # noqa: E402
+from mmsmoke.utils.size_groups import size_group
 
 MANIFEST_COLUMNS = ('file', 'source', 'x', 'y', 'width', 'height', 'kind',
                     'smoke_pixels', 'smoke_fraction', 'size_group',

@@ -14,13 +14,10 @@ import os.path as osp
 import shutil
 import sys
 
-sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '../..')))
-# converter_cli.py, what the converters share, is next to this file.
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
-import converter_cli  # noqa: E402
+import converter_cli
 
-from mmsmoke.datasets.preparation import check_pairs, place  # noqa: E402
+from mmsmoke.datasets.preparation import check_pairs, place
 
 SPLITS = ('train', 'val', 'test', 'test_small', 'test_medium', 'test_large')
 

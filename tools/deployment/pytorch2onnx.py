@@ -26,8 +26,6 @@ import torch
 from mmengine.config import DictAction
 from mmengine.logging import print_log
 
-sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..', '..')))
-
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(

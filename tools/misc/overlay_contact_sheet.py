@@ -27,7 +27,6 @@ Example::
 import argparse
 import os
 import os.path as osp
-import sys
 from typing import List, Optional, Tuple
 
 import cv2
@@ -36,10 +35,7 @@ import numpy as np
 from mmsmoke.datasets.transforms.synthetic_overlay import \
     SyntheticSmokeOverlay
 
-# contact_sheet.py, the drawing and saving shared with
-# synthetic_contact_sheet.py, lives next to this file.
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-import contact_sheet as cs  # noqa: E402
+import contact_sheet as cs
 
 YELLOW, RED = (0, 220, 255), (40, 40, 255)  # BGR
 

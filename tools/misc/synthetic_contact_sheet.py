@@ -12,8 +12,6 @@ Example::
         --out docs/images/synthetic_contact_sheet.jpg
 """
 import argparse
-import os.path as osp
-import sys
 from typing import List, Tuple
 
 import cv2
@@ -21,10 +19,7 @@ import numpy as np
 
 from mmsmoke.datasets.synthetic.generator import SyntheticSmokeGenerator
 
-# contact_sheet.py, the drawing and saving shared with
-# overlay_contact_sheet.py, lives next to this file.
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-import contact_sheet as cs  # noqa: E402
+import contact_sheet as cs
 
 ROWS: Tuple[Tuple[str, str],
             ...] = (('plume', 'medium'), ('plume', 'large'),
