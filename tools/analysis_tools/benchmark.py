@@ -26,10 +26,18 @@ Suites:
   on the real SMOKE5K images: the native-resolution recipe against the
   earlier 256x256 one, with and without ``SyntheticSmokeOverlay``, and
   FoSp without Focus or Separation (long; not part of ``all``).
+* ``pretrained``: fine-tunes the light models on the ImageNet
+  EfficientNet-Lite0 on the real SMOKE5K images, tests them at native
+  resolution and on the smoke-free frame protocol at an operating point
+  chosen on training crops (long; not part of ``all``).
+* ``camera``: a trained model exported to ONNX, fp32 and onnxruntime int8:
+  frames/s at 1 and 2 threads and Fβ-max of each (``--camera-*``; not part
+  of ``all``).
 * ``gpu``: training images/s, ms/step and peak memory per precision and
   memory format, and inference images/s eager / CUDA graph / compiled
   (``--gpu-*`` options; meant for a GPU, not part of ``all``).
-* ``all``: every suite but ``smoke5k``, ``early_smoke`` and ``gpu``;
+* ``all``: every suite but ``smoke5k``, ``early_smoke``, ``pretrained``,
+  ``camera`` and ``gpu``;
   ``quick``: ``transmission`` and ``params_flops``.
 
 The two things a row compares run in the same process, alternating run by

@@ -18,13 +18,15 @@ row table).
 from collections import OrderedDict
 from typing import List, Sequence
 
-from . import (early_smoke, early_smoke_long, gpu, inference, params_flops,
-               pretrained, smoke5k, train_step, transmission, uncertainty)
+from . import (camera, early_smoke, early_smoke_long, gpu, inference,
+               params_flops, pretrained, smoke5k, train_step, transmission,
+               uncertainty)
 
 MODULES = OrderedDict(
     (m.NAME, m)
     for m in (train_step, transmission, uncertainty, inference, params_flops,
-              smoke5k, early_smoke, early_smoke_long, pretrained, gpu))
+              smoke5k, early_smoke, early_smoke_long, pretrained, camera,
+              gpu))
 SUITES = tuple(MODULES)
 ALIASES = {
     'all': tuple(s for s, m in MODULES.items() if m.IN_ALL),
