@@ -85,6 +85,21 @@ def sample_ground_truth(sample: dict, shape: Sequence[int],
     return gt
 
 
+def read_sample(sample: dict,
+                ignore_index: int) -> Tuple[str, Tensor, Tensor, Tensor]:
+    """The name, probability, ground truth and valid pixels of a sample.
+
+    Returns:
+        tuple: :func:`sample_name`, the (H, W) :func:`sample_probability`,
+        the (H, W) :func:`sample_ground_truth` on its device, and the mask
+        of the pixels that are not ``ignore_index``.
+    """
+    name = sample_name(sample)
+    prob = sample_probability(sample)
+    gt = sample_ground_truth(sample, prob.shape, prob.device, ignore_index)
+    return name, prob, gt, gt != ignore_index
+
+
 def sample_size_group(sample: dict, fraction: float,
                       thresholds: Tuple[float, float]) -> str:
     """The sample's ``size_group``, else the stratum of ``fraction``.

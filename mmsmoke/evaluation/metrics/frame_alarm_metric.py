@@ -15,11 +15,9 @@ smoke-free protocol of ``tools/dataset_converters/smoke5k_frames.py`` and
 the synthetic set with its cloud, fog and haze negatives.
 """
 import json
-import logging
 import os.path as osp
 from typing import Dict, List, Optional, Sequence, Union
 
-from mmengine.evaluator import BaseMetric
 from mmengine.logging import print_log
 from mmengine.utils import mkdir_or_exist
 from mmseg.registry import METRICS
@@ -32,10 +30,8 @@ from mmsmoke.evaluation.functional.frame_scores import (DEFAULT_TOPK,
                                                         check_topk,
                                                         frame_scores)
 from mmsmoke.evaluation.functional.reports import summary_table
-from mmsmoke.evaluation.functional.sample_inputs import (sample_ground_truth,
-                                                         sample_name,
-                                                         sample_probability,
-                                                         sample_size_group)
+from mmsmoke.evaluation.functional.sample_inputs import sample_size_group
+from mmsmoke.evaluation.metrics.per_sample_metric import PerSampleMetric
 from mmsmoke.utils.size_groups import SIZE_GROUPS, SIZE_THRESHOLDS
 
 #: Name of the per-frame file written to ``output_dir``.
@@ -43,7 +39,7 @@ FRAME_SCORES_FILE = 'frame_scores.json'
 
 
 @METRICS.register_module()
-class FrameAlarmMetric(BaseMetric):
+class FrameAlarmMetric(PerSampleMetric):
     """Frame-level smoke alarms: frame score, AP/AUROC, TPR at low FPR.
 
     Each data sample is read like ``SmokeMetric`` reads it (``seg_logits``
@@ -176,33 +172,11 @@ class FrameAlarmMetric(BaseMetric):
             min_smoke_pixels=self.min_smoke_pixels)
 
     # ------------------------------------------------------------------
-    def process(self, data_batch: dict, data_samples: Sequence) -> None:
-        """Reduce each sample to its frame record.
-
-        Args:
-            data_batch (dict): A batch from the dataloader (unused).
-            data_samples (Sequence[dict]): Outputs of the model, as dicts
-                (``SegDataSample.to_dict()``) or as ``SegDataSample``.
-        """
-        for sample in data_samples:
-            if hasattr(sample, 'to_dict'):
-                sample = sample.to_dict()
-            self.results.append(self._reduce_sample(sample))
-
-    def _reduce_sample(self, sample: dict) -> dict:
-        name = sample_name(sample)
-        prob = sample_probability(sample)
-        gt = sample_ground_truth(sample, prob.shape, prob.device,
-                                 self.ignore_index)
-        valid = gt != self.ignore_index
-        num_valid = int(valid.sum())
-        record = dict(img_path=name, num_valid=num_valid)
+    def reduce_sample(self, sample: dict) -> dict:
+        name, prob, gt, valid = self.read(sample)
+        record = self.new_record(name, valid)
+        num_valid = record['num_valid']
         if num_valid == 0:
-            print_log(
-                f'{type(self).__name__}: every pixel of {name} is '
-                'ignore_index; the frame is not scored.',
-                logger='current',
-                level=logging.WARNING)
             return record
         num_smoke = int((gt == 1).sum())
         score = frame_scores(

@@ -49,7 +49,6 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 from mmengine.dist import is_main_process
-from mmengine.evaluator import BaseMetric
 from mmengine.logging import print_log
 from mmengine.utils import mkdir_or_exist
 from mmseg.registry import METRICS
@@ -67,19 +66,17 @@ from mmsmoke.evaluation.functional.count_scores import (EMPTY_GT_POLICIES,
 from mmsmoke.evaluation.functional.reports import (per_image_rows,
                                                    size_group_table,
                                                    summary_table)
-from mmsmoke.evaluation.functional.sample_inputs import (sample_ground_truth,
-                                                         sample_name,
-                                                         sample_probability,
-                                                         sample_size_group)
+from mmsmoke.evaluation.functional.sample_inputs import sample_size_group
 from mmsmoke.evaluation.functional.sod import (probability_to_uint8,
                                                size_group_sod, sod_family,
                                                sod_scores)
+from mmsmoke.evaluation.metrics.per_sample_metric import PerSampleMetric
 from mmsmoke.utils.sample_maps import extra_maps, map_to_uint8
 from mmsmoke.utils.size_groups import SIZE_THRESHOLDS
 
 
 @METRICS.register_module()
-class SmokeMetric(BaseMetric):
+class SmokeMetric(PerSampleMetric):
     """Smoke segmentation metric (SOD, FoSp, pooled, calibration, alarms).
 
     Each data sample (the dict form produced by mmengine's ``Evaluator``)
@@ -207,37 +204,16 @@ class SmokeMetric(BaseMetric):
     # ------------------------------------------------------------------
     # per-image reduction
     # ------------------------------------------------------------------
-    def process(self, data_batch: dict, data_samples: Sequence) -> None:
-        """Reduce each prediction/ground-truth pair to a small record.
-
-        Args:
-            data_batch (dict): A batch from the dataloader (unused).
-            data_samples (Sequence[dict]): Outputs of the model, as dicts
-                (``SegDataSample.to_dict()``) or as ``SegDataSample``.
-        """
-        for sample in data_samples:
-            if hasattr(sample, 'to_dict'):
-                sample = sample.to_dict()
-            self.results.append(self._reduce_sample(sample))
-
-    def _reduce_sample(self, sample: dict) -> dict:
-        name = sample_name(sample)
-        prob = sample_probability(sample)
-        gt = sample_ground_truth(sample, prob.shape, prob.device,
-                                 self.ignore_index)
-        valid = gt != self.ignore_index
+    def reduce_sample(self, sample: dict) -> dict:
+        name, prob, gt, valid = self.read(sample)
         target = gt == 1
         pred = prob > self.threshold
         self._save_maps(sample, prob, pred)
 
-        num_valid = int(valid.sum())
-        record = dict(img_path=name, num_valid=num_valid)
+        record = self.new_record(name, valid,
+                                 ' (counted in num_unscored_images)')
+        num_valid = record['num_valid']
         if num_valid == 0:
-            print_log(
-                f'SmokeMetric: every pixel of {name} is ignore_index; the '
-                'image is not scored (counted in num_unscored_images).',
-                logger='current',
-                level=logging.WARNING)
             return record
 
         all_valid = num_valid == valid.numel()
