@@ -305,6 +305,16 @@ def test_logged_train_seconds_across_a_resumption(tmp_path):
     assert logged_train_seconds(str(tmp_path)) == pytest.approx(95.0)
 
 
+def test_logged_train_seconds_of_the_run_folder_log(tmp_path):
+    """mmengine's own log file (``<work>/<timestamp>/<timestamp>.log``,
+    copied as train.log) stamps lines with the year."""
+    from benchmarks.training import logged_train_seconds
+    (tmp_path / 'train.log').write_text(
+        _train_line('2026/12/05 10:00:20', 100, 0.2) +
+        _train_line('2026/12/05 10:00:50', 200, 0.3))
+    assert logged_train_seconds(str(tmp_path)) == pytest.approx(50.0)
+
+
 def test_retest_keeps_the_stored_training_time(tmp_path, monkeypatch):
     import json
 

@@ -103,9 +103,12 @@ def run_test(cfg_path: str,
         return json.load(f)
 
 
-#: An mmengine training log line: its time stamp, iteration and the
-#: ``time`` (seconds per iteration, averaged over the last few).
-_TRAIN_LINE = re.compile(r'^(\d\d/\d\d \d\d:\d\d:\d\d) - mmengine - INFO - '
+#: An mmengine training log line: its time stamp (``12/07 09:31:30`` on the
+#: console, ``2026/12/07 09:31:30`` in the log file of the run's folder; the
+#: year is dropped), iteration and the ``time`` (seconds per iteration,
+#: averaged over the last few).
+_TRAIN_LINE = re.compile(r'^(?:\d{4}/)?(\d\d/\d\d \d\d:\d\d:\d\d) - mmengine - '
+                         r'INFO - '
                          r'Iter\(train\) \[\s*(\d+)/\d+\].*?\btime: ([\d.]+)')
 
 
