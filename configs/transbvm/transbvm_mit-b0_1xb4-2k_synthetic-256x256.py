@@ -13,7 +13,15 @@ model = dict(data_preprocessor=dict(size=_base_.crop_size))
 # iterations; g_gamma at 0.6x the generator's rate as in the paper.
 optim_wrapper = dict(
     paramwise_cfg=dict(custom_keys={'uncertainty_net': dict(lr_mult=0.6)}))
-param_scheduler = _base_.param_scheduler
-param_scheduler[-1].end = max_iters
+param_scheduler = [
+    dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0, end=50),
+    dict(
+        type='PolyLR',
+        eta_min=0.0,
+        power=1.0,
+        begin=50,
+        end=max_iters,
+        by_epoch=False)
+]
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
 default_hooks = dict(checkpoint=dict(interval=max_iters))

@@ -21,14 +21,32 @@ train_pipeline = [
     dict(type='PackSegInputs')
 ]
 # Test on whole images resized to img_scale as in training, `--tta` at 0.75, 1
-# and 1.25 times it (the rest of both pipelines: smoke_binary_common.py).
-test_pipeline = _base_.test_pipeline
-test_pipeline[1] = dict(type='Resize', scale=img_scale, keep_ratio=False)
-tta_pipeline = _base_.tta_pipeline
-tta_pipeline[1].transforms[0] = [
-    dict(test_pipeline[1], scale=(int(img_scale[0] * r),
-                                  int(img_scale[1] * r)))
-    for r in _base_.img_ratios
+# and 1.25 times it with horizontal flips (the mask loaded after the resize,
+# meta_keys and img_ratios: smoke_binary_common.py).
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=img_scale, keep_ratio=False),
+    dict(type='LoadAnnotations'),
+    dict(type='PackSegInputs', meta_keys=_base_.meta_keys)
+]
+tta_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(
+        type='TestTimeAug',
+        transforms=[
+            [
+                dict(
+                    type='Resize',
+                    scale=(int(img_scale[0] * r), int(img_scale[1] * r)),
+                    keep_ratio=False) for r in _base_.img_ratios
+            ],
+            [
+                dict(type='RandomFlip', prob=0., direction='horizontal'),
+                dict(type='RandomFlip', prob=1., direction='horizontal')
+            ],
+            [dict(type='LoadAnnotations')],
+            [dict(type='PackSegInputs', meta_keys=_base_.meta_keys)],
+        ])
 ]
 train_dataloader = dict(batch_size=12, dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))

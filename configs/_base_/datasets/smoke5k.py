@@ -2,23 +2,56 @@
 # png masks with values {0, 255} mapped to {0, 1} by LoadSmokeAnnotations.
 # Prepare with tools/dataset_converters/smoke5k.py (or point data_root at an
 # existing copy: --cfg-options train_dataloader.dataset.data_root=... ).
-# Pipelines, dataloader settings and metric: smoke_binary_common.py.
+# Dataloader settings, metric and the pipelines' shared parts (meta_keys,
+# img_ratios): smoke_binary_common.py.
 _base_ = ['./smoke_binary_common.py']
 dataset_type = 'SMOKE5KDataset'
 data_root = 'data/SMOKE5K'
 # The common training pipeline around 1024x512: random resize with ratio
-# 0.5-2, 512x512 crops, flip, photometric distortion.
-train_pipeline = _base_.train_pipeline
-train_pipeline[2].scale = (1024, 512)
-# Test at 1024x512 (aspect ratio kept); `--tta` at 0.75, 1 and 1.25 times it.
+# 0.5-2, 512x512 crops in which no class covers more than 75%, flip,
+# photometric distortion.
+crop_size = (512, 512)
+train_pipeline = [
+    dict(type='LoadSmokeImageFromFile'),
+    dict(type='LoadSmokeAnnotations'),
+    dict(
+        type='RandomResize',
+        scale=(1024, 512),
+        ratio_range=(0.5, 2.0),
+        keep_ratio=True),
+    dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PhotoMetricDistortion'),
+    dict(type='PackSegInputs')
+]
+# Test at 1024x512 (aspect ratio kept); `--tta` at 0.75, 1 and 1.25 times it
+# with horizontal flips. The mask is loaded after the resize (full-resolution
+# ground truth; the stock loader names: smoke_binary_common.py).
 test_scale = (1024, 512)
-test_pipeline = _base_.test_pipeline
-test_pipeline[1].scale = test_scale
-tta_pipeline = _base_.tta_pipeline
-tta_pipeline[1].transforms[0] = [
-    dict(test_pipeline[1], scale=(int(test_scale[0] * r),
-                                  int(test_scale[1] * r)))
-    for r in _base_.img_ratios
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=test_scale, keep_ratio=True),
+    dict(type='LoadAnnotations'),
+    dict(type='PackSegInputs', meta_keys=_base_.meta_keys)
+]
+tta_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(
+        type='TestTimeAug',
+        transforms=[
+            [
+                dict(
+                    type='Resize',
+                    scale=(int(test_scale[0] * r), int(test_scale[1] * r)),
+                    keep_ratio=True) for r in _base_.img_ratios
+            ],
+            [
+                dict(type='RandomFlip', prob=0., direction='horizontal'),
+                dict(type='RandomFlip', prob=1., direction='horizontal')
+            ],
+            [dict(type='LoadAnnotations')],
+            [dict(type='PackSegInputs', meta_keys=_base_.meta_keys)],
+        ])
 ]
 train_dataloader = dict(
     dataset=dict(

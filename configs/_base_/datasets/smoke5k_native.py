@@ -26,12 +26,29 @@ train_pipeline = [
     dict(type='PackSegInputs')
 ]
 # scale_factor=1.0 keeps the native size; `--tta` resizes by 0.75, 1 and
-# 1.25 (the ratio-1 view is the test resize).
-test_pipeline = _base_.test_pipeline
-test_pipeline[1] = dict(type='Resize', scale_factor=1.0, keep_ratio=True)
-tta_pipeline = _base_.tta_pipeline
-tta_pipeline[1].transforms[0] = [
-    dict(test_pipeline[1], scale_factor=r) for r in _base_.img_ratios
+# 1.25 (the ratio-1 view is the test resize) with horizontal flips.
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale_factor=1.0, keep_ratio=True),
+    dict(type='LoadAnnotations'),
+    dict(type='PackSegInputs', meta_keys=_base_.meta_keys)
+]
+tta_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(
+        type='TestTimeAug',
+        transforms=[
+            [
+                dict(type='Resize', scale_factor=r, keep_ratio=True)
+                for r in _base_.img_ratios
+            ],
+            [
+                dict(type='RandomFlip', prob=0., direction='horizontal'),
+                dict(type='RandomFlip', prob=1., direction='horizontal')
+            ],
+            [dict(type='LoadAnnotations')],
+            [dict(type='PackSegInputs', meta_keys=_base_.meta_keys)],
+        ])
 ]
 train_dataloader = dict(batch_size=4, dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))

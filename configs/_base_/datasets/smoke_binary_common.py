@@ -6,21 +6,21 @@
 # sizes or pipelines, and the `dataset` of each dataloader.
 #
 # mmengine replaces lists instead of merging them, and a value computed here
-# keeps the `crop_size`/`test_scale` it was computed with, so a config that
-# changes a size sets it in the pipelines it takes from here (`_base_.xxx`
-# is a copy it may modify), e.g.
-#   train_pipeline = _base_.train_pipeline
-#   train_pipeline[2].scale = (1024, 512)          # the RandomResize
+# keeps the `crop_size`/`test_scale` it was computed with: setting
+# `crop_size` or `test_scale` in an inheriting config does not change the
+# pipelines below. A config that changes a size or a transform therefore
+# spells out each pipeline it changes in full (as smoke5k.py and
+# synthetic_smoke.py do) instead of patching the inherited list by index,
+# e.g.
 #   test_scale = (1024, 512)
-#   test_pipeline = _base_.test_pipeline
-#   test_pipeline[1].scale = test_scale            # the test resize
-#   tta_pipeline = _base_.tta_pipeline
-#   tta_pipeline[1].transforms[0] = [              # the --tta views
-#       dict(test_pipeline[1], scale=(int(test_scale[0] * r),
-#                                     int(test_scale[1] * r)))
-#       for r in _base_.img_ratios
+#   test_pipeline = [
+#       dict(type='LoadImageFromFile'),
+#       dict(type='Resize', scale=test_scale, keep_ratio=True),
+#       dict(type='LoadAnnotations'),
+#       dict(type='PackSegInputs', meta_keys=_base_.meta_keys)
 #   ]
-# or writes its own pipeline, and passes the pipelines to its dataloaders.
+# together with its `--tta` pipeline (the test resize at each of
+# `_base_.img_ratios`), and passes the pipelines to its dataloaders.
 meta_keys = ('img_path', 'seg_map_path', 'ori_shape', 'img_shape',
              'pad_shape', 'scale_factor', 'flip', 'flip_direction',
              'reduce_zero_label', 'size_group')

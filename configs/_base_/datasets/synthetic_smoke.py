@@ -3,26 +3,53 @@
 #       --out data/synthetic_smoke --layout smoke5k
 # It has thin/transparent and small smoke, cloud and fog distractors and
 # smoke-free negatives; see docs/synthetic_smoke.md.
-# The SMOKE5K layout and dataset class come from smoke5k.py, the test
-# pipelines, dataloader settings and metric from smoke_binary_common.py.
+# The SMOKE5K layout and dataset class come from smoke5k.py, the dataloader
+# settings, metric and the pipelines' shared parts (meta_keys, img_ratios)
+# from smoke_binary_common.py.
 _base_ = ['./smoke5k.py']
 data_root = 'data/synthetic_smoke'
 crop_size = (256, 256)
 # The common training pipeline at 256x256 with a narrower resize range
 # (0.75-1.5), plain random crops and no photometric distortion.
-train_pipeline = _base_.train_pipeline
-train_pipeline[2].update(scale=crop_size, ratio_range=(0.75, 1.5))
-train_pipeline[3] = dict(type='RandomCrop', crop_size=crop_size)
-del train_pipeline[5]  # PhotoMetricDistortion
-# Test at 256x256 (aspect ratio kept); `--tta` at 0.75, 1 and 1.25 times it.
+train_pipeline = [
+    dict(type='LoadSmokeImageFromFile'),
+    dict(type='LoadSmokeAnnotations'),
+    dict(
+        type='RandomResize',
+        scale=crop_size,
+        ratio_range=(0.75, 1.5),
+        keep_ratio=True),
+    dict(type='RandomCrop', crop_size=crop_size),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PackSegInputs')
+]
+# Test at 256x256 (aspect ratio kept); `--tta` at 0.75, 1 and 1.25 times it
+# with horizontal flips.
 test_scale = (256, 256)
-test_pipeline = _base_.test_pipeline
-test_pipeline[1].scale = test_scale
-tta_pipeline = _base_.tta_pipeline
-tta_pipeline[1].transforms[0] = [
-    dict(test_pipeline[1], scale=(int(test_scale[0] * r),
-                                  int(test_scale[1] * r)))
-    for r in _base_.img_ratios
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=test_scale, keep_ratio=True),
+    dict(type='LoadAnnotations'),
+    dict(type='PackSegInputs', meta_keys=_base_.meta_keys)
+]
+tta_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(
+        type='TestTimeAug',
+        transforms=[
+            [
+                dict(
+                    type='Resize',
+                    scale=(int(test_scale[0] * r), int(test_scale[1] * r)),
+                    keep_ratio=True) for r in _base_.img_ratios
+            ],
+            [
+                dict(type='RandomFlip', prob=0., direction='horizontal'),
+                dict(type='RandomFlip', prob=1., direction='horizontal')
+            ],
+            [dict(type='LoadAnnotations')],
+            [dict(type='PackSegInputs', meta_keys=_base_.meta_keys)],
+        ])
 ]
 train_dataloader = dict(
     batch_size=4,

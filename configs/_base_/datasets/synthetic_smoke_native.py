@@ -6,8 +6,17 @@
 _base_ = ['./smoke5k_native.py']
 data_root = 'data/synthetic_smoke'
 crop_size = (128, 128)
-train_pipeline = _base_.train_pipeline
-train_pipeline[3].crop_size = crop_size  # SmokeAwareCrop
+# smoke5k_native.py's training pipeline with 128x128 crops (the test and
+# `--tta` pipelines are smoke5k_native.py's: whole images at native size).
+train_pipeline = [
+    dict(type='LoadSmokeImageFromFile'),
+    dict(type='LoadSmokeAnnotations'),
+    dict(type='RandomRescale', ratio_range=(0.75, 1.25)),
+    dict(type='SmokeAwareCrop', crop_size=crop_size, smoke_prob=0.75),
+    dict(type='SyntheticSmokeOverlay', prob=_base_.overlay_prob),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PackSegInputs')
+]
 train_dataloader = dict(
     num_workers=1, dataset=dict(data_root=data_root, pipeline=train_pipeline))
 val_dataloader = dict(num_workers=1, dataset=dict(data_root=data_root))

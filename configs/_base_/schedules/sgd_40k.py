@@ -9,5 +9,11 @@ optim_wrapper = dict(
     optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=0.0005),
     clip_grad=None)
 param_scheduler = [
-    dict(_base_.param_scheduler[-1], eta_min=1e-4, power=0.9, begin=0)
+    dict(
+        type='PolyLR',
+        eta_min=1e-4,
+        power=0.9,
+        begin=0,
+        end=40000,
+        by_epoch=False)
 ]
