@@ -113,7 +113,8 @@ FRAMES = 'crops'
 FRAME_METRICS = tuple(f'{FRAMES}/{k}' for k in (
     'frame_AP', 'frame_AUROC', 'frame_TPR_at_FPR1', 'frame_TPR_at_FPR5',
     'frame_alarm_threshold', 'frame_detection_rate',
-    'small.frame_detection_rate', 'frame_false_alarm_rate'))
+    'small.frame_detection_rate', 'medium.frame_detection_rate',
+    'large.frame_detection_rate', 'frame_false_alarm_rate'))
 METRICS = early_smoke.METRICS + FRAME_METRICS
 #: Goals of single runs (the issue's).
 GOALS = {
@@ -464,6 +465,9 @@ def render(rows: List[dict]) -> List[str]:
                   (f'{FRAMES}/frame_alarm_threshold', 'threshold (train)'),
                   (f'{FRAMES}/frame_detection_rate', 'detection'),
                   (f'{FRAMES}/small.frame_detection_rate', 'detection small'),
+                  (f'{FRAMES}/medium.frame_detection_rate',
+                   'detection medium'),
+                  (f'{FRAMES}/large.frame_detection_rate', 'detection large'),
                   (f'{FRAMES}/frame_false_alarm_rate', 'false alarms')]
     lines = early_smoke.render_table(rows)
     table: Dict[str, Dict[str, float]] = {}
