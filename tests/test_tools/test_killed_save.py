@@ -86,6 +86,11 @@ def _options(loader_options: list, tiny_segformer_options: list) -> list:
 def _train(launcher, work: Path, options: list, *extra) -> subprocess.Popen:
     env = dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1')
     env['KILL_CHECKPOINT'] = f'iter_{KILL_AT}.pth'
+    # the launcher runs tools/train.py with runpy, which (unlike `python
+    # tools/train.py`) does not put the script's folder on the path, where
+    # train.py finds runner_cli.py
+    env['PYTHONPATH'] = os.pathsep.join(
+        p for p in (str(REPO / 'tools'), env.get('PYTHONPATH')) if p)
     prefix = [str(launcher)] if launcher else []
     return subprocess.Popen([
         sys.executable, *prefix,
