@@ -269,13 +269,12 @@ def train_and_test(cfg,
     return result
 
 
-def apply_budget(cfg, args, data_root: str) -> None:
-    """The data, test and schedule settings of one training-suite run.
+def apply_data(cfg, args, data_root: str) -> None:
+    """The data and test settings of one training-suite run.
 
     The data root and ``--workers`` of both loaders, ``--train-batch``,
-    ``--max-test-images``, ``SmokeMetric`` at ``--threshold`` (without
-    reliability bins) and :func:`apply_schedule` (``--iters``,
-    ``--save-interval``).
+    ``--max-test-images`` and ``SmokeMetric`` at ``--threshold`` (without
+    reliability bins).
     """
     for loader in (cfg.train_dataloader, cfg.test_dataloader):
         loader.dataset.data_root = data_root
@@ -288,4 +287,10 @@ def apply_budget(cfg, args, data_root: str) -> None:
         type='SmokeMetric',
         threshold=args.threshold,
         return_reliability_bins=False)
+
+
+def apply_budget(cfg, args, data_root: str) -> None:
+    """:func:`apply_data`, then :func:`apply_schedule` (``--iters``,
+    ``--save-interval``)."""
+    apply_data(cfg, args, data_root)
     apply_schedule(cfg, args.iters, args.save_interval)

@@ -13,8 +13,7 @@ three times:
 2. on the smoke-free protocol crops of SMOKE5K **train**
    (``tools/dataset_converters/smoke5k_frames.py``): the per-frame scores,
    from which the operating point is chosen at ``--pt-target-fpr``
-   false alarms (:func:`mmsmoke.evaluation.functional.
-   choose_operating_point`);
+   false alarms (``tools/analysis_tools/choose_operating_point.py``);
 3. on the protocol crops of SMOKE5K **test** with ``FrameAlarmMetric`` at
    that operating point (frame AP, AUROC, detection rate at 1% and 5%
    false alarms, and the detection and false-alarm rates at the operating
@@ -39,10 +38,12 @@ import subprocess
 import sys
 from typing import Dict, List, Optional, Tuple
 
+import choose_operating_point as op_tool
+
 from ..core import REPO, log, make_row, repo_path
 from ..datasets import smoke5k_root
 from ..tables import row_table
-from ..training import run_test, train_and_test
+from ..training import apply_data, run_test, train_and_test
 from . import early_smoke, early_smoke_long
 from .early_smoke_runs import apply_variant, planned_runs, set_overlay
 
@@ -169,17 +170,7 @@ def build_config(key: str, overlay: bool, seed: int, args, data_root: str,
     cfg = Config.fromfile(repo_path(config))
     set_overlay(cfg, overlay, args.overlay_prob)
     apply_variant(cfg, variant)
-    for loader in (cfg.train_dataloader, cfg.test_dataloader):
-        loader.dataset.data_root = data_root
-        loader.num_workers = args.workers
-        loader.persistent_workers = args.workers > 0
-    cfg.train_dataloader.batch_size = args.train_batch
-    if args.max_test_images:
-        cfg.test_dataloader.dataset['indices'] = args.max_test_images
-    cfg.test_evaluator = dict(
-        type='SmokeMetric',
-        threshold=args.threshold,
-        return_reliability_bins=False)
+    apply_data(cfg, args, data_root)
     cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=args.pt_iters)
     cfg.val_dataloader = cfg.val_evaluator = cfg.val_cfg = None
     cfg.default_hooks.checkpoint.interval = min(
@@ -236,8 +227,6 @@ def frame_tests(result: dict, work: str, frames_root: str,
     Returns:
         dict: The test crops' ``FrameAlarmMetric`` keys (prefixed).
     """
-    from mmsmoke.evaluation.functional.frame_alarms import (
-        OPERATING_POINT_SETTINGS, choose_operating_point)
     cfg_path = osp.join(work, 'benchmark_config.py')
     ckpt = result['checkpoint']
     scores_dir = osp.join(work, 'frames_train')
@@ -247,12 +236,10 @@ def frame_tests(result: dict, work: str, frames_root: str,
         osp.join(work, 'frames_train_config.py'))
     run_test(train_cfg, ckpt, osp.join(work, 'test_frames_train'),
              osp.join(work, 'test_frames_train.log'))
-    with open(osp.join(scores_dir, 'frame_scores.json')) as f:
-        scores = json.load(f)
-    frames = scores['frames']
-    point = choose_operating_point([f['score'] for f in frames],
-                                   [f['label'] for f in frames], target_fpr)
-    point.update({k: scores[k] for k in OPERATING_POINT_SETTINGS})
+    # the tool's record (threshold, score settings, rule); it refuses
+    # frames of a test split
+    point = op_tool.operating_point(
+        osp.join(scores_dir, 'frame_scores.json'), target_fpr)
     point_path = osp.join(work, 'operating_point.json')
     with open(point_path, 'w') as f:
         json.dump(point, f, indent=2)
