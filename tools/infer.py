@@ -12,6 +12,10 @@ Examples::
     # a folder of periodic camera captures, taken as one time sequence
     python tools/infer.py CONFIG CHECKPOINT captures/ --out-dir out/cap \
         --sequence
+    # frames decided at the operating point chosen on training frames
+    # (tools/analysis_tools/choose_operating_point.py)
+    python tools/infer.py CONFIG CHECKPOINT captures/ --out-dir out/cap \
+        --operating-point work_dirs/op_train/operating_point.json
 
 Outputs (see docs/inference.md): ``pred_masks/`` (0/255 PNG),
 ``prob_maps/`` (uint8 PNG, ``--npy`` adds float32 .npy), ``maps/<name>/``
@@ -82,6 +86,14 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         default=0.0,
         help='a frame shows smoke when at least this fraction of its pixels '
         'is smoke (default 0: any pixel)')
+    parser.add_argument(
+        '--operating-point',
+        default=None,
+        help='operating_point.json of tools/analysis_tools/'
+        'choose_operating_point.py: a frame shows smoke when its frame score '
+        '(the file\'s, e.g. the maximum probability) is greater than the '
+        'file\'s threshold, the decision FrameAlarmMetric evaluated; the '
+        'masks keep --threshold (exclusive with --min-area)')
     parser.add_argument(
         '--outputs',
         nargs='+',
@@ -163,6 +175,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         parser.error('--min-area must lie in [0, 1]')
     if args.threshold is not None and not 0.0 <= args.threshold < 1.0:
         parser.error('--threshold must lie in [0, 1)')
+    if args.operating_point is not None and args.min_area:
+        parser.error('--operating-point and --min-area exclude each other: '
+                     'the operating point has its own frame score')
     if args.fps is not None and args.fps <= 0:
         parser.error('--fps must be positive')
     if args.max_bad_reads < 0:
@@ -337,6 +352,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     from mmsmoke.apis import (SmokeAlarm, SmokeResultWriter, frame_failed,
                               inference_model, init_model, model_threshold,
                               summarize_prediction)
+    from mmsmoke.evaluation.functional import read_operating_point
+
+    # a bad operating-point file fails before anything is read
+    point = (None if args.operating_point is None else
+             read_operating_point(args.operating_point))
 
     kind = input_kind(args.input)
     sequence = kind == 'video' or (kind == 'folder' and args.sequence)
@@ -413,7 +433,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             continue
         try:
             sample = inference_model(model, image)
-            summary = summarize_prediction(sample, threshold, args.min_area)
+            summary = summarize_prediction(
+                sample, threshold, args.min_area, operating_point=point)
         except Exception as exc:
             if args.stop_on_error:
                 raise
@@ -473,6 +494,12 @@ def main(argv: Optional[List[str]] = None) -> int:
         input_kind=kind,
         threshold=threshold,
         min_area=args.min_area,
+        operating_point=None if point is None else dict(
+            file=osp.abspath(args.operating_point),
+            score=point['score'],
+            topk=point.get('topk'),
+            threshold=point['threshold'],
+            rule='smoke present when the frame score > threshold'),
         frame_stride=args.frame_stride if kind == 'video' else 1,
         fps=fps or None,
         alarm=alarm.rule() if alarm else None,

@@ -69,6 +69,22 @@ def trigger_visualization_hook(cfg: Config, args: argparse.Namespace) -> None:
         visualizer['save_dir'] = args.show_dir
 
 
+def evaluator_metrics(evaluator) -> list:
+    """The metric configs of a ``test_evaluator``: one dict, a list of
+    them (e.g. ``SmokeMetric`` and ``FrameAlarmMetric`` side by side), or
+    mmengine's ``dict(type='Evaluator', metrics=...)``."""
+    if isinstance(evaluator, dict) and 'metrics' in evaluator:
+        evaluator = evaluator['metrics']
+    metrics = list(evaluator) if isinstance(evaluator,
+                                            (list, tuple)) else [evaluator]
+    bad = [m for m in metrics if not isinstance(m, dict)]
+    if bad:
+        raise SystemExit(f'--out: test_evaluator holds {bad[0]!r}, not a '
+                         'metric config dict; set output_dir on it in the '
+                         'config instead')
+    return metrics
+
+
 def main() -> None:
     args = parse_args()
     cfg = runner_cli.load_config(args)
@@ -105,8 +121,9 @@ def main() -> None:
         cfg.model = tta_model
 
     if args.out is not None:
-        cfg.test_evaluator['output_dir'] = args.out
-        cfg.test_evaluator['keep_results'] = True
+        for metric in evaluator_metrics(cfg.test_evaluator):
+            metric['output_dir'] = args.out
+            metric['keep_results'] = True
 
     runner_cli.prepare_distributed(cfg, args.launcher)
 

@@ -4,7 +4,11 @@ from dataclasses import dataclass, field
 from typing import Dict, Optional, Sequence
 
 import numpy as np
+import torch
 from mmseg.structures import SegDataSample
+
+from mmsmoke.evaluation.functional.frame_scores import (DEFAULT_TOPK,
+                                                        frame_scores)
 
 from mmsmoke.utils.sample_maps import extra_maps, smoke_probability
 
@@ -19,7 +23,8 @@ class FrameSummary:
         smoke_area (float): Fraction of pixels in ``mask``.
         smoke_score (float): The presence score (see
             :func:`summarize_prediction`).
-        smoke_present (bool): ``smoke_score > threshold``.
+        smoke_present (bool): ``smoke_score > threshold``, or
+            ``smoke_score > alarm_threshold`` at an operating point.
         threshold (float): Probability threshold used.
         maps (dict[str, np.ndarray]): Extra maps (C, H, W) by short name.
     """
@@ -30,6 +35,7 @@ class FrameSummary:
     smoke_present: bool
     threshold: float
     maps: Dict[str, np.ndarray] = field(default_factory=dict)
+    alarm_threshold: Optional[float] = None
 
     def map_means(self) -> Dict[str, float]:
         """Frame mean of every single-channel extra map (``<name>_mean``)."""
@@ -69,7 +75,8 @@ def summarize_prediction(
         sample: SegDataSample,
         threshold: float,
         min_area: float = 0.0,
-        map_fields: Optional[Sequence[str]] = None) -> FrameSummary:
+        map_fields: Optional[Sequence[str]] = None,
+        operating_point: Optional[dict] = None) -> FrameSummary:
     """Reduce a predicted sample to the per-frame smoke decision.
 
     Args:
@@ -80,6 +87,16 @@ def summarize_prediction(
             frame to count as present. Defaults to 0 (any pixel).
         map_fields (Sequence[str], optional): Extra maps to keep; None keeps
             every ``pred_*`` map.
+        operating_point (dict, optional): A frame-alarm operating point
+            (:func:`mmsmoke.evaluation.functional.read_operating_point`:
+            ``score``, ``topk``, ``threshold``), chosen on training frames
+            with ``FrameAlarmMetric`` and
+            ``tools/analysis_tools/choose_operating_point.py``. The
+            presence score is then that frame score
+            (:func:`~mmsmoke.evaluation.functional.frame_scores`) and smoke
+            is present when it is greater than the point's threshold, the
+            decision the metric evaluated; the mask still uses
+            ``threshold``. Exclusive with ``min_area``.
 
     Returns:
         FrameSummary: Probability, mask, area, presence score and maps.
@@ -88,12 +105,29 @@ def summarize_prediction(
         raise ValueError(f'threshold must lie in [0, 1), got {threshold}')
     prob = smoke_probability(sample)
     mask = prob > threshold
-    score = presence_score(prob, min_area)
+    alarm_threshold = None
+    if operating_point is None:
+        score = presence_score(prob, min_area)
+        present = score > threshold
+    else:
+        if min_area:
+            raise ValueError('min_area and operating_point exclude each '
+                             'other: the operating point has its own frame '
+                             'score')
+        topk = operating_point.get('topk')
+        score = float(
+            frame_scores(
+                torch.from_numpy(np.ascontiguousarray(prob)),
+                score=operating_point.get('score', 'max'),
+                topk=DEFAULT_TOPK if topk is None else topk)[0])
+        alarm_threshold = float(operating_point['threshold'])
+        present = score > alarm_threshold
     return FrameSummary(
         prob=prob,
         mask=mask,
         smoke_area=float(mask.mean()),
         smoke_score=score,
-        smoke_present=bool(score > threshold),
+        smoke_present=bool(present),
         threshold=float(threshold),
-        maps=extra_maps(sample, map_fields))
+        maps=extra_maps(sample, map_fields),
+        alarm_threshold=alarm_threshold)

@@ -16,22 +16,64 @@ One mmengine type needs more than an allow-list entry: ``HistoryBuffer``
 pickles its class-level statistics functions (``min``, ``max``, ``mean``,
 ``current``), which protocol 2 writes as ``getattr(HistoryBuffer, 'min')``.
 Allowing ``getattr`` would open the loader to arbitrary attribute chains, so
-instead :func:`allow_mmengine_globals` makes ``HistoryBuffer`` pickle only its
-data; the functions are class attributes and come back on load through
-mmengine's own ``__setstate__``. Checkpoints written by a process that
-imported mmsmoke therefore load with ``weights_only=True``. A checkpoint
-written without it (plain mmengine) still carries the ``getattr`` reference
-and is refused; :func:`resave_trusted_checkpoint` rewrites such a file once,
-for a source the user trusts.
+instead the checkpoint hooks of mmsmoke (``AtomicCheckpointHook``) hand the
+runner's message-hub logs to :func:`data_only_logs` before a checkpoint is
+written: each buffer becomes a :class:`DataOnlyHistoryBuffer`, a
+``HistoryBuffer`` that pickles only its data (the functions are class
+attributes and come back on load through mmengine's own ``__setstate__``).
+mmengine's class itself is left as it is. A checkpoint written through a
+plain ``CheckpointHook`` still carries the ``getattr`` reference and is
+refused; :func:`resave_trusted_checkpoint` rewrites such a file once, for a
+source the user trusts.
 """
 from typing import List
 
 import numpy as np
 import torch
+from mmengine.logging import HistoryBuffer
 
 _REGISTERED = False
-#: mmengine's own ``HistoryBuffer.__getstate__`` (kept for reference/tests).
-MMENGINE_HISTORY_GETSTATE = None
+
+
+class DataOnlyHistoryBuffer(HistoryBuffer):
+    """A ``HistoryBuffer`` whose pickle holds its data only.
+
+    mmengine's ``__getstate__`` writes the class-level function table into
+    the instance ``__dict__`` (and so into the pickle, as ``getattr``
+    references). This one returns a copy of the data and leaves ``self``
+    alone; ``HistoryBuffer.__setstate__`` restores the functions on load.
+    """
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state.pop('statistics_methods', None)
+        return state
+
+
+def data_only_logs(message_hub_state: dict) -> dict:
+    """A message-hub state whose log buffers pickle their data only.
+
+    Args:
+        message_hub_state (dict): ``MessageHub.state_dict()`` (as in
+            ``checkpoint['message_hub']``).
+
+    Returns:
+        dict: The same state, its ``log_scalars`` buffers copied into
+        :class:`DataOnlyHistoryBuffer` (same data and ``max_length``); the
+        runner's own buffers are untouched.
+    """
+    scalars = message_hub_state.get('log_scalars')
+    if not scalars:
+        return message_hub_state
+    logs = {}
+    for key, buffer in scalars.items():
+        if isinstance(buffer, HistoryBuffer) and not isinstance(
+                buffer, DataOnlyHistoryBuffer):
+            log_history, count_history = buffer.data
+            buffer = DataOnlyHistoryBuffer(log_history, count_history,
+                                           buffer.max_length)
+        logs[key] = buffer
+    return dict(message_hub_state, log_scalars=logs)
 
 
 def _numpy_globals() -> List[object]:
@@ -56,19 +98,9 @@ def mmengine_safe_globals() -> List[object]:
         :func:`torch.serialization.add_safe_globals`.
     """
     from mmengine.config import ConfigDict
-    from mmengine.logging import HistoryBuffer
-    return [HistoryBuffer, ConfigDict] + _numpy_globals()
-
-
-def _history_buffer_state(self) -> dict:
-    """``HistoryBuffer.__getstate__`` without the statistics functions.
-
-    mmengine's version also writes the class-level function table into the
-    instance ``__dict__`` as a side effect; this one leaves ``self`` alone.
-    """
-    state = dict(self.__dict__)
-    state.pop('statistics_methods', None)
-    return state
+    # HistoryBuffer: the data-only pickles of earlier mmsmoke releases
+    return [DataOnlyHistoryBuffer, HistoryBuffer, ConfigDict
+            ] + _numpy_globals()
 
 
 def allow_mmengine_globals() -> bool:
@@ -80,15 +112,12 @@ def allow_mmengine_globals() -> bool:
     Returns:
         bool: Whether the allow-list is in place.
     """
-    global _REGISTERED, MMENGINE_HISTORY_GETSTATE
+    global _REGISTERED
     if _REGISTERED:
         return True
     add = getattr(torch.serialization, 'add_safe_globals', None)
     if add is None:
         return False
-    from mmengine.logging import HistoryBuffer
-    MMENGINE_HISTORY_GETSTATE = HistoryBuffer.__getstate__
-    HistoryBuffer.__getstate__ = _history_buffer_state
     add(mmengine_safe_globals())
     _REGISTERED = True
     return True
@@ -98,8 +127,8 @@ def resave_trusted_checkpoint(src: str, dst: str) -> None:
     """Rewrite a checkpoint YOU TRUST so it loads with ``weights_only=True``.
 
     Loads ``src`` with full unpickling (which can run code from the file:
-    only for files from a trusted source) and saves it to ``dst`` with the
-    data-only ``HistoryBuffer`` state of :func:`allow_mmengine_globals`.
+    only for files from a trusted source) and saves it to ``dst`` with its
+    message-hub logs in :class:`DataOnlyHistoryBuffer` (:func:`data_only_logs`).
 
     Args:
         src (str): Checkpoint written by plain mmengine.
@@ -107,4 +136,6 @@ def resave_trusted_checkpoint(src: str, dst: str) -> None:
     """
     allow_mmengine_globals()
     ckpt = torch.load(src, map_location='cpu', weights_only=False)
+    if isinstance(ckpt, dict) and isinstance(ckpt.get('message_hub'), dict):
+        ckpt['message_hub'] = data_only_logs(ckpt['message_hub'])
     torch.save(ckpt, dst)

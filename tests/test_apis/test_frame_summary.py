@@ -173,3 +173,28 @@ def test_writer_lists_failed_frames(tmp_path):
     # all processed: no errors.csv
     SmokeResultWriter(str(tmp_path / 'clean')).write_tables([ok], dict())
     assert not (tmp_path / 'clean' / 'errors.csv').exists()
+
+
+def test_operating_point_decides_the_frame_with_its_own_score():
+    # max score 0.9: absent at a frame threshold of 0.95, present at 0.85
+    high = summarize_prediction(
+        _sample(PROB), 0.5, operating_point=dict(score='max', threshold=0.95))
+    assert not high.smoke_present
+    assert high.smoke_score == pytest.approx(0.9)
+    assert high.alarm_threshold == 0.95
+    # the mask and area keep the pixel threshold
+    assert high.mask.sum() == 3 and high.smoke_area == pytest.approx(3 / 8)
+    assert summarize_prediction(
+        _sample(PROB), 0.5,
+        operating_point=dict(score='max', threshold=0.85)).smoke_present
+    # top-2 mean: (0.9 + 0.7) / 2 = 0.8
+    top = summarize_prediction(
+        _sample(PROB),
+        0.5,
+        operating_point=dict(score='topk_mean', topk=2, threshold=0.75))
+    assert top.smoke_score == pytest.approx(0.8) and top.smoke_present
+    # without a point the decision is the pixel rule, no frame threshold
+    assert summarize_prediction(_sample(PROB), 0.5).alarm_threshold is None
+    with pytest.raises(ValueError, match='min_area and operating_point'):
+        summarize_prediction(
+            _sample(PROB), 0.5, 0.1, operating_point=dict(threshold=0.5))

@@ -10,7 +10,7 @@ from mmsmoke.evaluation.functional import frame_alarms
 from mmsmoke.evaluation.functional.frame_alarms import (
     EXCLUDED, choose_operating_point, fpr_key, frame_label,
     frame_ranking_family, load_operating_point, operating_point_family,
-    tpr_at_fpr)
+    read_operating_point, tpr_at_fpr)
 from mmsmoke.evaluation.functional.frame_scores import (frame_scores,
                                                         topk_counts)
 
@@ -231,3 +231,23 @@ def test_load_operating_point(tmp_path):
         load_operating_point(str(path))
     with pytest.raises(FileNotFoundError, match='missing.json'):
         load_operating_point(str(tmp_path / 'missing.json'))
+
+
+def test_read_operating_point_checks_the_record(tmp_path):
+    path = tmp_path / 'op.json'
+    path.write_text('{"threshold": 0.9, "score": "topk_mean", "topk": 5}')
+    assert read_operating_point(str(path)) == dict(
+        threshold=0.9, score='topk_mean', topk=5)
+    # a record without a score is the maximum-probability score
+    path.write_text('{"threshold": 1}')
+    assert read_operating_point(str(path)) == dict(threshold=1.0,
+                                                   score='max')
+    for text, match in (('{"threshold": 1.5}', r'op.json: "threshold"'),
+                        ('{"threshold": "high"}', r'op.json: "threshold"'),
+                        ('{"threshold": 0.5, "score": "mean"}',
+                         r'op.json: "score" must be one of'),
+                        ('[0.5]', 'op.json: no "threshold"'),
+                        ('{"threshold": ', 'op.json: not a JSON file')):
+        path.write_text(text)
+        with pytest.raises(ValueError, match=match):
+            read_operating_point(str(path))

@@ -33,15 +33,16 @@ def _types(pipeline):
 
 def test_planned_runs():
     runs = pt.planned_runs(list(pt.DEFAULT_MODELS), 'off', [0, 1], pt.MODELS,
-                           pt.SEEDED_PAIR)
+                           pt.SEEDED)
     assert runs == [('segformer_effnet-lite0', False, 0),
                     ('fosp_effnet-lite0', False, 0),
                     ('transbvm_effnet-lite0', False, 0),
                     ('segformer_effnet-lite0', False, 1),
-                    ('fosp_effnet-lite0', False, 1)]
+                    ('fosp_effnet-lite0', False, 1),
+                    ('transbvm_effnet-lite0', False, 1)]
     with pytest.raises(ValueError, match='unknown models'):
         pt.planned_runs(['fosp_mit-b0'], 'off', [0], pt.MODELS,
-                        pt.SEEDED_PAIR)
+                        pt.SEEDED)
 
 
 @pytest.mark.parametrize('key', list(pt.MODELS))
@@ -135,6 +136,8 @@ def test_rows_margins_and_best():
     assert alarms['goal_met'] is True
     lines = pt.render(rows)
     assert any(line.startswith('Frame protocol') for line in lines)
+    # no run has synthetic figures: no table of them
+    assert not any(line.startswith('Synthetic test set') for line in lines)
     assert any('| FoSp, Lite0, seed 0 | ' in line and '0.900' in line
                for line in lines)
 
@@ -198,20 +201,30 @@ def test_frame_tests_choose_on_train_apply_on_test(tmp_path, monkeypatch):
                         min_smoke_pixels=1,
                         frames=frames), f)
             return {}
-        return {'crops/frame_detection_rate': 1.0}
+        prefix = evaluator.prefix
+        return {f'{prefix}/frame_detection_rate': len(prefix) / 10}
 
     monkeypatch.setattr(pt, 'run_test', fake_run_test)
     metrics = pt.frame_tests(
         dict(checkpoint=str(work / 'iter_20.pth')), str(work),
-        str(tmp_path / 'frames'), 0.02)
-    assert metrics == {'crops/frame_detection_rate': 1.0}
-    train_cfg, test_cfg = calls
-    for test, split in ((train_cfg, 'train'), (test_cfg, 'test')):
+        str(tmp_path / 'frames'), 0.02, str(tmp_path / 'synthetic'))
+    assert metrics == {
+        'crops/frame_detection_rate': 0.5,
+        'synthetic/frame_detection_rate': 0.9
+    }
+    train_cfg, test_cfg, synthetic_cfg = calls
+    for test, root, split in ((train_cfg, 'frames', 'train'),
+                              (test_cfg, 'frames', 'test'),
+                              (synthetic_cfg, 'synthetic', 'test')):
         data = test.test_dataloader.dataset
-        assert data.data_root == str(tmp_path / 'frames')
+        assert data.data_root == str(tmp_path / root)
         assert data.data_prefix.img_path == f'{split}/img'
     assert test_cfg.test_evaluator.type == 'FrameAlarmMetric'
     assert test_cfg.test_evaluator.prefix == 'crops'
+    # the synthetic set is decided at the same, train-chosen point
+    assert synthetic_cfg.test_evaluator.prefix == 'synthetic'
+    assert (synthetic_cfg.test_evaluator.operating_point ==
+            test_cfg.test_evaluator.operating_point)
     with open(test_cfg.test_evaluator.operating_point) as f:
         point = json.load(f)
     # 2% of 100 smoke-free scores 0.00..0.99 may alarm: threshold 0.97

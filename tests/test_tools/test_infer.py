@@ -164,6 +164,51 @@ def test_video_with_alarm(tmp_path, tiny_synthetic, tiny_checkpoint,
     assert count == 4
 
 
+def test_frames_decided_at_an_operating_point(tmp_path, tiny_synthetic,
+                                              tiny_checkpoint,
+                                              tiny_segformer_options,
+                                              infer_tool):
+    folder = tiny_synthetic / 'test' / 'img'
+    common = [
+        str(SEGFORMER), tiny_checkpoint,
+        str(folder), '--outputs', 'prob', '--npy', '--device', 'cpu',
+        '--cfg-options', *tiny_segformer_options
+    ]
+    plain = tmp_path / 'plain'
+    assert infer_tool.main(common + ['--out-dir', str(plain)]) == 0
+    scores = sorted(
+        float(r['smoke_score']) for r in _read_csv(plain / 'frames.csv'))
+    # a frame threshold between the frames' maximum probabilities
+    point = dict(
+        threshold=(scores[1] + scores[2]) / 2, score='max', topk=None,
+        min_smoke_pixels=1)
+    path = tmp_path / 'operating_point.json'
+    path.write_text(json.dumps(point))
+    out = tmp_path / 'op'
+    assert infer_tool.main(
+        common + ['--out-dir', str(out), '--operating-point',
+                  str(path)]) == 0
+    rows = _read_csv(out / 'frames.csv')
+    for row in rows:
+        prob = np.load(out / 'prob_maps' / f'{row["name"]}.npy')
+        assert float(row['smoke_score']) == pytest.approx(prob.max(),
+                                                          abs=1e-6)
+        assert int(row['smoke_present']) == int(prob.max() >
+                                                point['threshold'])
+    assert sum(int(r['smoke_present']) for r in rows) == len(rows) - 2
+    settings = json.loads((out / 'results.json').read_text())['settings']
+    assert settings['operating_point']['threshold'] == point['threshold']
+    assert settings['operating_point']['score'] == 'max'
+    # a bad file fails before the model is built; --min-area conflicts
+    path.write_text('{"score": "max"}')
+    with pytest.raises(ValueError, match='operating_point.json: no '):
+        infer_tool.main(common + ['--out-dir', str(out),
+                                  '--operating-point', str(path)])
+    with pytest.raises(SystemExit):
+        infer_tool.main(common + ['--out-dir', str(out), '--min-area', '0.1',
+                                  '--operating-point', str(path)])
+
+
 def test_uncertainty_maps_of_transbvm(tmp_path, infer_tool):
     ckpt = _save_checkpoint(TRANSBVM, tmp_path / 'bvm.pth')
     image = tmp_path / 'smoke.png'

@@ -7,7 +7,10 @@ import torch
 from mmengine.config import ConfigDict
 from mmengine.logging import HistoryBuffer, MessageHub
 
-from mmsmoke.utils.safe_loading import allow_mmengine_globals
+from mmsmoke.utils.safe_loading import (DataOnlyHistoryBuffer,
+                                        allow_mmengine_globals,
+                                        data_only_logs,
+                                        resave_trusted_checkpoint)
 
 
 class _Payload:
@@ -17,7 +20,9 @@ class _Payload:
         return (os.system, ('echo tampered > /dev/null', ))
 
 
-def _mmengine_like_checkpoint():
+def _mmengine_like_checkpoint(data_only=True):
+    """A checkpoint as the runner builds it; ``data_only`` applies what
+    ``AtomicCheckpointHook.before_save_checkpoint`` does."""
     hub = MessageHub.get_instance('safe_loading_test')
     hub.update_scalar('train/loss', 0.5)
     hub.update_scalar('train/loss', np.float32(0.25))
@@ -30,7 +35,8 @@ def _mmengine_like_checkpoint():
             cfg=ConfigDict(a=1),
             hist=np.arange(3, dtype=np.float64)),
         state_dict=dict(w=torch.ones(2)),
-        message_hub=hub.state_dict())
+        message_hub=(data_only_logs(hub.state_dict())
+                     if data_only else hub.state_dict()))
 
 
 def test_weights_only_is_the_default_here():
@@ -66,20 +72,33 @@ def test_pickled_callable_is_refused(tmp_path):
         CheckpointLoader.load_checkpoint(str(path), map_location='cpu')
 
 
-def test_plain_mmengine_checkpoint_refused_then_resaved(tmp_path,
-                                                       monkeypatch):
+def test_plain_mmengine_checkpoint_refused_then_resaved(tmp_path):
     """A checkpoint pickled by plain mmengine carries ``getattr``."""
-    from mmsmoke.utils import safe_loading
     allow_mmengine_globals()
-    monkeypatch.setattr(HistoryBuffer, '__getstate__',
-                        safe_loading.MMENGINE_HISTORY_GETSTATE)
     plain = tmp_path / 'plain.pth'
-    torch.save(_mmengine_like_checkpoint(), plain)
-    monkeypatch.undo()
+    torch.save(_mmengine_like_checkpoint(data_only=False), plain)
     with pytest.raises(Exception, match='getattr'):
         torch.load(plain, weights_only=True)
     fixed = tmp_path / 'fixed.pth'
-    safe_loading.resave_trusted_checkpoint(str(plain), str(fixed))
+    resave_trusted_checkpoint(str(plain), str(fixed))
     ckpt = torch.load(fixed, weights_only=True)
     assert ckpt['meta']['iter'] == 7
     assert ckpt['message_hub']['log_scalars']['train/loss'].mean() == 0.375
+
+
+def test_data_only_logs_copy_and_leave_mmengine_alone():
+    allow_mmengine_globals()
+    # nothing of mmengine's class is replaced
+    assert 'DataOnlyHistoryBuffer' not in repr(HistoryBuffer.__getstate__)
+    buffer = HistoryBuffer([1.0, 3.0], [1, 1], max_length=5)
+    state = dict(log_scalars=dict(loss=buffer), runtime_info=dict(iter=2))
+    copy = data_only_logs(state)
+    assert copy['runtime_info'] == dict(iter=2)
+    assert state['log_scalars']['loss'] is buffer  # the input is untouched
+    new = copy['log_scalars']['loss']
+    assert type(new) is DataOnlyHistoryBuffer and new.max_length == 5
+    np.testing.assert_array_equal(new.data[0], [1.0, 3.0])
+    assert new.mean() == 2.0 and new.current() == 3.0
+    assert 'statistics_methods' not in new.__getstate__()
+    assert data_only_logs(copy)['log_scalars']['loss'] is new
+    assert data_only_logs(dict(runtime_info={})) == dict(runtime_info={})

@@ -65,7 +65,7 @@ def main() -> None:
     if last.get('begin', 0) < args.iters:
         last['end'] = args.iters
     cfg.default_hooks.checkpoint = dict(
-        type='CheckpointHook',
+        type='AtomicCheckpointHook',
         by_epoch=False,
         interval=args.iters,
         max_keep_ckpts=1)

@@ -26,6 +26,8 @@ from mmengine.runner.checkpoint import _load_checkpoint, save_checkpoint
 
 from mmseg.registry import HOOKS
 
+from mmsmoke.utils.safe_loading import data_only_logs
+
 #: Suffix of a file being written; it is renamed to its final name once
 #: complete, so a file with this suffix is what an interrupted save left.
 INCOMPLETE_SUFFIX = '.incomplete'
@@ -106,6 +108,12 @@ class AtomicCheckpointHook(CheckpointHook):
     - the current checkpoint that ``save_best`` saves again after a better
       score (to record it) is replaced, not rewritten in place.
 
+    Its checkpoints also load with ``torch.load(weights_only=True)``, the
+    default of torch >= 2.6 that mmengine's loaders use: before each save
+    the message-hub logs of the checkpoint are made data-only
+    (:func:`mmsmoke.utils.safe_loading.data_only_logs`), so the file names
+    no ``getattr`` (README, Getting started).
+
     ``*.incomplete`` files left by a killed run are removed when training
     starts again (``before_train``). A kill between a rename and the
     deletion of the file it supersedes can leave one extra checkpoint on
@@ -123,6 +131,12 @@ class AtomicCheckpointHook(CheckpointHook):
             checkpoint=dict(type='AtomicCheckpointHook', by_epoch=False,
                             interval=4000))
     """
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        """Swap the checkpoint's log buffers for data-only copies."""
+        if isinstance(checkpoint.get('message_hub'), dict):
+            checkpoint['message_hub'] = data_only_logs(
+                checkpoint['message_hub'])
 
     def before_train(self, runner) -> None:
         """Set up the output directory, then remove ``*.incomplete`` files

@@ -38,6 +38,7 @@ from torchmetrics.functional.classification import (binary_auroc,
                                                     binary_roc)
 
 from mmsmoke.utils.size_groups import SIZE_GROUPS
+from .frame_scores import FRAME_SCORES
 
 #: Label of a positive (smoke) frame, of a negative (smoke-free) frame, and
 #: of a frame left out of the frame metrics.
@@ -250,31 +251,55 @@ def choose_operating_point(scores, labels, target_fpr: float) -> dict:
 OPERATING_POINT_SETTINGS = ('score', 'topk', 'min_smoke_pixels')
 
 
-def load_operating_point(path: str, **settings) -> float:
-    """The ``threshold`` of an operating-point JSON file.
+def read_operating_point(path: str, **settings) -> dict:
+    """The operating-point record of a JSON file, checked.
 
-    The file is written by ``tools/analysis_tools/choose_operating_point.py``.
-    Every keyword (``score``, ``topk``, ``min_smoke_pixels``) is compared
-    with the file's value, because a threshold only means something for
-    the score it was chosen on.
+    The file is written by ``tools/analysis_tools/choose_operating_point.py``
+    (``threshold`` and the score settings it was chosen for). Every keyword
+    (``score``, ``topk``, ``min_smoke_pixels``) is compared with the file's
+    value, because a threshold only means something for the score it was
+    chosen on.
+
+    Returns:
+        dict: The record, with ``threshold`` a float in [0, 1] and
+        ``score`` one of the frame scores (``'max'`` when the file has
+        none).
 
     Raises:
         FileNotFoundError: If ``path`` does not exist.
-        ValueError: Naming the file and key for a missing ``threshold`` or
-            a setting that differs.
+        ValueError: Naming the file and key for a missing or out-of-range
+            ``threshold``, an unknown score or a setting that differs.
     """
     if not osp.isfile(path):
         raise FileNotFoundError(f'{path}: operating-point file not found.')
     with open(path) as f:
-        point = json.load(f)
-    if 'threshold' not in point:
+        try:
+            point = json.load(f)
+        except ValueError as err:
+            raise ValueError(f'{path}: not a JSON file ({err}).') from None
+    if not isinstance(point, dict) or 'threshold' not in point:
         raise ValueError(
             f'{path}: no "threshold" key; write the file '
             'with tools/analysis_tools/choose_operating_point.py.')
+    threshold = point['threshold']
+    if not isinstance(threshold, (int, float)) or not 0.0 <= threshold <= 1.0:
+        raise ValueError(f'{path}: "threshold" must be a number in [0, 1], '
+                         f'got {threshold!r}.')
+    point = dict(point, threshold=float(threshold))
+    point.setdefault('score', 'max')
+    if point['score'] not in FRAME_SCORES:
+        raise ValueError(f'{path}: "score" must be one of {FRAME_SCORES}, '
+                         f'got {point["score"]!r}.')
     for key, value in settings.items():
         if key in point and point[key] != value:
             raise ValueError(
                 f'{path}: "{key}" is {point[key]!r} in the file but '
                 f'{value!r} in the metric; the threshold was chosen for '
                 'another score.')
-    return float(point['threshold'])
+    return point
+
+
+def load_operating_point(path: str, **settings) -> float:
+    """The ``threshold`` of an operating-point JSON file
+    (:func:`read_operating_point`)."""
+    return read_operating_point(path, **settings)['threshold']

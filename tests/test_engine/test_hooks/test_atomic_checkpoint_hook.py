@@ -21,6 +21,7 @@ import torch
 from mmengine.evaluator import BaseMetric, Evaluator
 from mmengine.fileio import LocalBackend
 from mmengine.hooks import CheckpointHook
+from mmengine.logging import HistoryBuffer
 from mmengine.model import BaseModel
 from mmengine.runner import Runner
 from torch import nn
@@ -139,12 +140,27 @@ def _kill_at_put(monkeypatch, name, occurrence):
     monkeypatch.setattr(LocalBackend, 'put', interrupted_put)
 
 
-def test_same_files_as_checkpoint_hook(tmp_path):
+def _train_stock(work_dir, monkeypatch):
+    """A run with mmengine's ``CheckpointHook``. Its checkpoints name
+    ``getattr`` (mmengine's log buffers), which ``torch.load`` refuses by
+    default, and it reloads its own checkpoint to publish it: the run
+    unpickles fully, as plain mmengine on torch >= 2.6 needs."""
+    with monkeypatch.context() as patch:
+        patch.setenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')
+        runner = _runner(work_dir, CheckpointHook)
+        runner.train()
+    return runner
+
+
+def test_same_files_as_checkpoint_hook(tmp_path, monkeypatch):
     """Uninterrupted, the two hooks leave the same files."""
     for hook_type in (CheckpointHook, AtomicCheckpointHook):
         work_dir = tmp_path / hook_type.__name__
-        runner = _runner(work_dir, hook_type)
-        runner.train()
+        if hook_type is CheckpointHook:
+            runner = _train_stock(work_dir, monkeypatch)
+        else:
+            runner = _runner(work_dir, hook_type)
+            runner.train()
         assert _last(work_dir) == str(work_dir / 'iter_6.pth')
         assert runner.message_hub.get_info('best_score') == 0.7
     stock = _files(tmp_path / 'CheckpointHook')
@@ -160,6 +176,26 @@ def test_same_files_as_checkpoint_hook(tmp_path):
     ckpt = torch.load(
         tmp_path / 'AtomicCheckpointHook' / published[0], weights_only=False)
     assert sorted(ckpt) == ['meta', 'state_dict']
+
+
+def test_its_checkpoints_load_with_weights_only(tmp_path, monkeypatch):
+    """The runner's log buffers are saved data-only; the stock hook's name
+    ``getattr`` and are refused by ``torch.load(weights_only=True)``."""
+    _train_stock(tmp_path / 'CheckpointHook', monkeypatch)
+    _runner(tmp_path / 'AtomicCheckpointHook', AtomicCheckpointHook).train()
+    ours = torch.load(
+        tmp_path / 'AtomicCheckpointHook' / 'iter_6.pth', weights_only=True)
+    loss = ours['message_hub']['log_scalars']['train/loss']
+    assert isinstance(loss, HistoryBuffer) and len(loss.data[0]) == 6
+    assert loss.mean() == pytest.approx(float(loss.data[0].mean()))
+    with pytest.raises(Exception, match='getattr'):
+        torch.load(
+            tmp_path / 'CheckpointHook' / 'iter_6.pth', weights_only=True)
+    # a resumed run reads them back
+    runner = _runner(
+        tmp_path / 'AtomicCheckpointHook', AtomicCheckpointHook, resume=True)
+    runner.load_or_resume()
+    assert runner.iter == 6
 
 
 # (checkpoint name, which write of it is interrupted, what last_checkpoint

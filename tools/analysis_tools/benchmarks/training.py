@@ -53,7 +53,7 @@ def apply_schedule(cfg, iters: int, save_interval: Optional[int]) -> None:
         interval=max(1, min(50, iters // 10)),
         log_metric_by_epoch=False)
     cfg.default_hooks.checkpoint = dict(
-        type='CheckpointHook',
+        type='AtomicCheckpointHook',
         by_epoch=False,
         interval=min(iters, save_interval or iters),
         max_keep_ckpts=1)

@@ -17,13 +17,18 @@ three times:
 3. on the protocol crops of SMOKE5K **test** with ``FrameAlarmMetric`` at
    that operating point (frame AP, AUROC, detection rate at 1% and 5%
    false alarms, and the detection and false-alarm rates at the operating
-   point, small-smoke crops apart). Nothing is chosen on a test split.
+   point, small-smoke crops apart);
+4. the same on the 150 test images of the README's synthetic set
+   (``generate_synthetic_smoke.py`` with the settings of
+   ``tools/run_demo.sh``), whose smoke-free images carry cloud, fog and
+   haze distractors, at the same operating point. Nothing is chosen on a
+   test split.
 
 The models: the plain SegFormer head (the baseline), light FoSp and light
 Trans-BVM, and the ablations FoSp without Focus / Separation and Trans-BVM
 without the transmission coherence / calibrated-entropy loss. The
-SegFormer/FoSp pair runs with every seed of ``--pt-seeds``, the others
-with the first. The best from-scratch rows of ``early_smoke_long`` are
+baseline and the two methods run with every seed of ``--pt-seeds`` (the
+margin goal holds on each seed), the ablations with the first. The best from-scratch rows of ``early_smoke_long`` are
 repeated as "before" (from ``benchmarks.json``).
 
 Runs are kept like those of ``early_smoke``
@@ -103,19 +108,28 @@ MODELS: Dict[str, Tuple[str, str, Optional[str]]] = {
      '384x384.py', 'no_uce'),
 }
 BASELINE = 'segformer_effnet-lite0'
-#: The pair run with every seed of ``--pt-seeds``.
-SEEDED_PAIR = (BASELINE, 'fosp_effnet-lite0')
+#: The models run with every seed of ``--pt-seeds``: the baseline and the
+#: two methods, whose margin over it is a goal on each seed.
+SEEDED = (BASELINE, 'fosp_effnet-lite0', 'transbvm_effnet-lite0')
 #: The models run by default (the ablations are asked for by name).
 DEFAULT_MODELS = ('segformer_effnet-lite0', 'fosp_effnet-lite0',
                   'transbvm_effnet-lite0')
 #: Prefix of the frame-protocol keys (``FrameAlarmMetric(prefix=...)``).
 FRAMES = 'crops'
+#: Prefix of the synthetic test set's frame keys.
+SYNTHETIC = 'synthetic'
+#: The frame keys of ``FrameAlarmMetric`` reported per test set.
+FRAME_KEYS = ('frame_AP', 'frame_AUROC', 'frame_TPR_at_FPR1',
+              'frame_TPR_at_FPR5', 'frame_alarm_threshold',
+              'frame_detection_rate', 'small.frame_detection_rate',
+              'medium.frame_detection_rate', 'large.frame_detection_rate',
+              'frame_false_alarm_rate')
 #: Frame metrics reported per run.
-FRAME_METRICS = tuple(f'{FRAMES}/{k}' for k in (
-    'frame_AP', 'frame_AUROC', 'frame_TPR_at_FPR1', 'frame_TPR_at_FPR5',
-    'frame_alarm_threshold', 'frame_detection_rate',
-    'small.frame_detection_rate', 'medium.frame_detection_rate',
-    'large.frame_detection_rate', 'frame_false_alarm_rate'))
+FRAME_METRICS = tuple(f'{prefix}/{k}' for prefix in (FRAMES, SYNTHETIC)
+                      for k in FRAME_KEYS)
+#: The synthetic set of the README's main job (``tools/run_demo.sh``).
+SYNTHETIC_SETTINGS = ('--layout', 'smoke5k', '--num-train', '600',
+                      '--num-test', '150', '--seed', '0')
 METRICS = early_smoke.METRICS + FRAME_METRICS
 #: Goals of single runs (the issue's).
 GOALS = {
@@ -198,6 +212,22 @@ def ensure_frames(frames_root: str, smoke5k: str) -> str:
     return frames_root
 
 
+def ensure_synthetic(root: str) -> str:
+    """The README's synthetic set (its test split is used), generated
+    with the settings of ``tools/run_demo.sh`` if missing."""
+    if osp.isfile(osp.join(root, 'test', 'meta.json')):
+        return root
+    log(f'{SUITE}: generating the synthetic smoke set into {root}')
+    cmd = [
+        sys.executable,
+        osp.join(REPO, 'tools', 'dataset_converters',
+                 'generate_synthetic_smoke.py'), '--out', root,
+        *SYNTHETIC_SETTINGS, '--workers', '2'
+    ]
+    subprocess.run(cmd, check=True, cwd=REPO)
+    return root
+
+
 def frame_config(cfg_path: str, frames_root: str, split: str,
                  evaluator: dict, out_path: str) -> str:
     """A test config of the run on the protocol crops of ``split``."""
@@ -212,9 +242,13 @@ def frame_config(cfg_path: str, frames_root: str, split: str,
     return out_path
 
 
-def frame_tests(result: dict, work: str, frames_root: str,
-                target_fpr: float) -> Dict[str, float]:
-    """The operating point on the train crops, applied to the test crops.
+def frame_tests(result: dict,
+                work: str,
+                frames_root: str,
+                target_fpr: float,
+                synthetic_root: Optional[str] = None) -> Dict[str, float]:
+    """The operating point on the train crops, applied to the test crops
+    (and to the synthetic test set).
 
     Args:
         result (dict): What :func:`..training.train_and_test` returned for
@@ -223,9 +257,12 @@ def frame_tests(result: dict, work: str, frames_root: str,
         frames_root (str): The protocol crops ({train,test}/{img,gt}).
         target_fpr (float): The false-alarm rate allowed on the smoke-free
             train crops.
+        synthetic_root (str, optional): The synthetic set
+            (``test/{img,gt}``); None leaves it out.
 
     Returns:
-        dict: The test crops' ``FrameAlarmMetric`` keys (prefixed).
+        dict: The ``FrameAlarmMetric`` keys of the test crops (prefix
+        :data:`FRAMES`) and of the synthetic test set (:data:`SYNTHETIC`).
     """
     cfg_path = osp.join(work, 'benchmark_config.py')
     ckpt = result['checkpoint']
@@ -250,20 +287,37 @@ def frame_tests(result: dict, work: str, frames_root: str,
             score='max',
             operating_point=point_path,
             prefix=FRAMES), osp.join(work, 'frames_test_config.py'))
-    return run_test(test_cfg, ckpt, osp.join(work, 'test_frames'),
-                    osp.join(work, 'test_frames.log'))
+    metrics = dict(
+        run_test(test_cfg, ckpt, osp.join(work, 'test_frames'),
+                 osp.join(work, 'test_frames.log')))
+    if synthetic_root is not None:
+        synthetic_cfg = frame_config(
+            cfg_path, synthetic_root, 'test',
+            dict(
+                type='FrameAlarmMetric',
+                score='max',
+                operating_point=point_path,
+                prefix=SYNTHETIC),
+            osp.join(work, 'frames_synthetic_config.py'))
+        metrics.update(
+            run_test(synthetic_cfg, ckpt, osp.join(work, 'test_synthetic'),
+                     osp.join(work, 'test_synthetic.log')))
+    return metrics
 
 
-def train_fn(frames_root: str, target_fpr: float):
+def train_fn(frames_root: str,
+             target_fpr: float,
+             synthetic_root: Optional[str] = None):
     """:func:`..training.train_and_test`, then the frame tests (kept in
-    ``<work>/benchmark_frames.json`` for the same checkpoint)."""
+    ``<work>/benchmark_frames.json`` for the same checkpoint and sets)."""
 
     def train_and_test_frames(cfg, work, iters, stamp, **kwargs) -> dict:
         result = train_and_test(cfg, work, iters, stamp, **kwargs)
         path = osp.join(work, 'benchmark_frames.json')
         key = dict(
             checkpoint_mtime=osp.getmtime(result['checkpoint']),
-            target_fpr=target_fpr)
+            target_fpr=target_fpr,
+            synthetic=synthetic_root is not None)
         cached = None
         if osp.isfile(path) and not kwargs.get('retest'):
             with open(path) as f:
@@ -273,7 +327,8 @@ def train_fn(frames_root: str, target_fpr: float):
                 f'{work}/test_frames*.log')
             cached = dict(
                 key=key,
-                metrics=frame_tests(result, work, frames_root, target_fpr))
+                metrics=frame_tests(result, work, frames_root, target_fpr,
+                                    synthetic_root))
             with open(path, 'w') as f:
                 json.dump(cached, f, indent=2)
         result = dict(result, metrics=dict(result['metrics']))
@@ -415,11 +470,13 @@ def before_rows(report_rows: List[dict], ctx: dict) -> List[dict]:
 def run(args, ctx: dict) -> List[dict]:
     smoke5k = smoke5k_root(args.data_root)
     frames_root = ensure_frames(osp.abspath(args.pt_frames_root), smoke5k)
+    synthetic_root = (None if args.pt_synthetic_root in (None, '', 'none')
+                      else ensure_synthetic(osp.abspath(args.pt_synthetic_root)))
     # the shared run loop reads the training length from ``iters``
     run_args = argparse.Namespace(**vars(args))
     run_args.iters = args.pt_iters
     runs = planned_runs(args.pt_models, args.pt_overlay, args.pt_seeds,
-                        MODELS, SEEDED_PAIR)
+                        MODELS, SEEDED)
     before = before_rows(ctx.get('report_rows') or [], ctx)
 
     def with_before(results, ctx, stamp, suite):
@@ -438,33 +495,37 @@ def run(args, ctx: dict) -> List[dict]:
         save_rows=save,
         report_rows=ctx.get('report_rows'),
         build_fn=build_config,
-        train_fn=train_fn(frames_root, args.pt_target_fpr),
+        train_fn=train_fn(frames_root, args.pt_target_fpr, synthetic_root),
         metrics=METRICS)
 
 
 def render(rows: List[dict]) -> List[str]:
     """The run x metric table (pixel metrics, then the frame protocol),
     then the goal and summary rows."""
-    frame_cols = [(f'{FRAMES}/frame_AP', 'frame AP'),
-                  (f'{FRAMES}/frame_AUROC', 'AUROC'),
-                  (f'{FRAMES}/frame_TPR_at_FPR1', 'TPR@FPR1%'),
-                  (f'{FRAMES}/frame_TPR_at_FPR5', 'TPR@FPR5%'),
-                  (f'{FRAMES}/frame_alarm_threshold', 'threshold (train)'),
-                  (f'{FRAMES}/frame_detection_rate', 'detection'),
-                  (f'{FRAMES}/small.frame_detection_rate', 'detection small'),
-                  (f'{FRAMES}/medium.frame_detection_rate',
-                   'detection medium'),
-                  (f'{FRAMES}/large.frame_detection_rate', 'detection large'),
-                  (f'{FRAMES}/frame_false_alarm_rate', 'false alarms')]
+    names = (('frame_AP', 'frame AP'), ('frame_AUROC', 'AUROC'),
+             ('frame_TPR_at_FPR1', 'TPR@FPR1%'), ('frame_TPR_at_FPR5',
+                                                 'TPR@FPR5%'),
+             ('frame_alarm_threshold', 'threshold (train)'),
+             ('frame_detection_rate', 'detection'),
+             ('small.frame_detection_rate', 'detection small'),
+             ('medium.frame_detection_rate', 'detection medium'),
+             ('large.frame_detection_rate', 'detection large'),
+             ('frame_false_alarm_rate', 'false alarms'))
     lines = early_smoke.render_table(rows)
-    table: Dict[str, Dict[str, float]] = {}
-    for row in rows:
-        if row['metric'] in dict(frame_cols) and row['value'] is not None:
-            table.setdefault(row['name'], {})[row['metric']] = row['value']
-    if table:
+    for prefix, title in (
+        (FRAMES, 'Frame protocol (SMOKE5K test crops, operating point from '
+         'the train crops):'),
+        (SYNTHETIC, 'Synthetic test set (150 images, smoke-free ones with '
+         'cloud, fog and haze distractors; the same operating point):')):
+        frame_cols = [(f'{prefix}/{k}', text) for k, text in names]
+        table: Dict[str, Dict[str, float]] = {}
+        for row in rows:
+            if row['metric'] in dict(frame_cols) and row['value'] is not None:
+                table.setdefault(row['name'], {})[row['metric']] = row['value']
+        if not table:
+            continue
         lines += [
-            'Frame protocol (SMOKE5K test crops, operating point from the '
-            'train crops):', '',
+            title, '',
             '| run | ' + ' | '.join(c[1] for c in frame_cols) + ' |',
             '|---' * (len(frame_cols) + 1) + '|'
         ]
@@ -499,8 +560,8 @@ def add_arguments(parser) -> None:
         nargs='+',
         type=int,
         default=[0, 1],
-        help='seeds; the SegFormer/FoSp pair runs with each, the other '
-        'models with the first')
+        help='seeds; the SegFormer head, FoSp and Trans-BVM run with each, '
+        'the ablations with the first')
     group.add_argument(
         '--pt-overlay',
         choices=('off', 'on', 'both'),
@@ -515,6 +576,12 @@ def add_arguments(parser) -> None:
         '--pt-frames-root',
         default='work_dirs/smoke5k_frames',
         help='the protocol crops (made by smoke5k_frames.py if missing)')
+    group.add_argument(
+        '--pt-synthetic-root',
+        default='data/synthetic_smoke',
+        help='the README\'s synthetic set, for the frame figures on its '
+        'distractor frames (generated like tools/run_demo.sh if missing; '
+        '"none" leaves it out)')
     group.add_argument(
         '--pt-work-dir', default='work_dirs/benchmark_pretrained')
 
