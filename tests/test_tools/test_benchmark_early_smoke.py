@@ -242,11 +242,13 @@ def test_stored_results_invert_the_rows():
     assert back['metrics'] == res['metrics']
     assert (back['train_s'], back['train_s_source'],
             back['test_s']) == (100.0, 'wall-clock', 10.0)
-    # the same rows again
-    again = early.run_rows({('fosp_mit-b0', True, 1): back}, CTX, settings)
-    assert [(r['name'], r['metric'], r['value']) for r in again] == [
-        (r['name'], r['metric'], r['value']) for r in rows
-    ]
+    # the same rows again, still naming the machine and command they were
+    # measured with, not those of the run that re-uses them
+    later = dict(CTX, device='another CPU', command='python later')
+    again = early.run_rows({('fosp_mit-b0', True, 1): back}, later, settings)
+    assert [(r['name'], r['metric'], r['value'], r['device'], r['command'])
+            for r in again] == [(r['name'], r['metric'], r['value'],
+                                 r['device'], r['command']) for r in rows]
 
 
 def test_skip_existing_reuses_reported_runs_without_work_dir(tmp_path):

@@ -106,6 +106,14 @@ def _metric(result: Optional[dict], name: str) -> Optional[float]:
     return float(value) if isinstance(value, (int, float)) else None
 
 
+def run_ctx(ctx: dict, result: Optional[dict]) -> dict:
+    """The context of one run's rows: a run read back from
+    ``benchmarks.json`` (:func:`stored_results`) keeps the device and the
+    command it was measured with."""
+    where = (result or {}).get('measured_on')
+    return dict(ctx, **where) if where else ctx
+
+
 def run_rows(results: Dict[Tuple[str, bool, int], dict],
              ctx: dict,
              settings: dict,
@@ -133,7 +141,7 @@ def run_rows(results: Dict[Tuple[str, bool, int], dict],
                     name,
                     value,
                     '',
-                    ctx,
+                    run_ctx(ctx, res),
                     baseline=baseline,
                     baseline_name=(run_label('segformer_mit-b0', overlay, seed)
                                    if baseline is not None else None),
@@ -192,7 +200,11 @@ def stored_results(report_rows: List[dict],
                 train_s=details.get('train_s'),
                 train_s_source=details.get('train_s_source'),
                 test_s=details.get('test_s'),
-                source='benchmarks.json'))
+                source='benchmarks.json',
+                measured_on={
+                    k: row[k]
+                    for k in ('device', 'command') if row.get(k)
+                }))
         res['metrics'][row['metric']] = row['value']
         group = row['metric'].split('.')[0] if '.' in row['metric'] else None
         if details.get('num_images') is not None:
@@ -285,7 +297,7 @@ def _summary_rows(results: Dict[Tuple[str, bool, int], dict], ctx: dict,
                 'Fbeta_max',
                 best[1],
                 '',
-                ctx,
+                run_ctx(ctx, results[best[0]]),
                 goal=BEST_GOAL,
                 settings=settings))
     return rows

@@ -362,7 +362,7 @@ def run_rows(results: Dict[Tuple[str, bool, int], dict], ctx: dict,
                     name,
                     value,
                     '',
-                    ctx,
+                    early_smoke.run_ctx(ctx, res),
                     baseline=baseline,
                     baseline_name=(label(BASELINE, overlay, seed)
                                    if baseline is not None else None),
@@ -438,7 +438,7 @@ def summary_rows(results: Dict[Tuple[str, bool, int], dict], ctx: dict,
                 'Fbeta_max',
                 best[1],
                 '',
-                ctx,
+                early_smoke.run_ctx(ctx, results[best[0]]),
                 goal=BEST_GOAL,
                 settings=settings))
     return rows
