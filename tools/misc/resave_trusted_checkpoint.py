@@ -2,9 +2,9 @@
 
     python tools/misc/resave_trusted_checkpoint.py SRC DST --i-trust-this-file
 
-Checkpoints written by a process that imported mmsmoke load with torch's
-``weights_only=True``. One written by plain mmengine pickles a ``getattr``
-reference that the safe loader refuses. This loads SRC with full unpickling,
+Checkpoints written through mmsmoke's ``AtomicCheckpointHook`` load with
+torch's ``weights_only=True``. One written by mmengine's ``CheckpointHook``
+pickles a ``getattr`` reference that the safe loader refuses. This loads SRC with full unpickling,
 which can run code stored in the file, so only do it for files you trust,
 and writes DST in the safe form (see mmsmoke/utils/safe_loading.py).
 """
