@@ -49,6 +49,12 @@ class DataOnlyHistoryBuffer(HistoryBuffer):
         state.pop('statistics_methods', None)
         return state
 
+    def __reduce__(self):
+        # pickled as a call of mmengine's own class on the data, so a file
+        # names neither getattr nor this class (it loads without mmsmoke)
+        log_history, count_history = self.data
+        return (HistoryBuffer, (log_history, count_history, self.max_length))
+
 
 def data_only_logs(message_hub_state: dict) -> dict:
     """A message-hub state whose log buffers pickle their data only.

@@ -247,6 +247,8 @@ def test_read_operating_point_checks_the_record(tmp_path):
                         ('{"threshold": 0.5, "score": "mean"}',
                          r'op.json: "score" must be one of'),
                         ('[0.5]', 'op.json: no "threshold"'),
+                        ('{"threshold": 0.5, "score": "kth", "topk": 0}',
+                         r'op.json: "topk"'),
                         ('{"threshold": ', 'op.json: not a JSON file')):
         path.write_text(text)
         with pytest.raises(ValueError, match=match):

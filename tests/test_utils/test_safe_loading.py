@@ -100,5 +100,12 @@ def test_data_only_logs_copy_and_leave_mmengine_alone():
     np.testing.assert_array_equal(new.data[0], [1.0, 3.0])
     assert new.mean() == 2.0 and new.current() == 3.0
     assert 'statistics_methods' not in new.__getstate__()
+    # pickled as mmengine's class: the file names no getattr and no mmsmoke
+    import pickle
+    data = pickle.dumps(new, protocol=2)
+    assert b'getattr' not in data and b'mmsmoke' not in data
+    back = pickle.loads(data)
+    assert type(back) is HistoryBuffer and back.mean() == 2.0
+    assert back.max_length == 5
     assert data_only_logs(copy)['log_scalars']['loss'] is new
     assert data_only_logs(dict(runtime_info={})) == dict(runtime_info={})

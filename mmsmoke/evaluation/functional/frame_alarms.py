@@ -38,7 +38,7 @@ from torchmetrics.functional.classification import (binary_auroc,
                                                     binary_roc)
 
 from mmsmoke.utils.size_groups import SIZE_GROUPS
-from .frame_scores import FRAME_SCORES
+from .frame_scores import FRAME_SCORES, check_topk
 
 #: Label of a positive (smoke) frame, of a negative (smoke-free) frame, and
 #: of a frame left out of the frame metrics.
@@ -290,6 +290,11 @@ def read_operating_point(path: str, **settings) -> dict:
     if point['score'] not in FRAME_SCORES:
         raise ValueError(f'{path}: "score" must be one of {FRAME_SCORES}, '
                          f'got {point["score"]!r}.')
+    if point['score'] != 'max' and point.get('topk') is not None:
+        try:
+            check_topk(point['topk'])
+        except (TypeError, ValueError) as err:
+            raise ValueError(f'{path}: "topk": {err}') from None
     for key, value in settings.items():
         if key in point and point[key] != value:
             raise ValueError(
