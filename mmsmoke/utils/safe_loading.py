@@ -134,7 +134,8 @@ def resave_trusted_checkpoint(src: str, dst: str) -> None:
 
     Loads ``src`` with full unpickling (which can run code from the file:
     only for files from a trusted source) and saves it to ``dst`` with its
-    message-hub logs in :class:`DataOnlyHistoryBuffer` (:func:`data_only_logs`).
+    message-hub logs in :class:`DataOnlyHistoryBuffer`
+    (:func:`data_only_logs`).
 
     Args:
         src (str): Checkpoint written by plain mmengine.

@@ -28,7 +28,8 @@ The models: the plain SegFormer head (the baseline), light FoSp and light
 Trans-BVM, and the ablations FoSp without Focus / Separation and Trans-BVM
 without the transmission coherence / calibrated-entropy loss. The
 baseline and the two methods run with every seed of ``--pt-seeds`` (the
-margin goal holds on each seed), the ablations with the first. The best from-scratch rows of ``early_smoke_long`` are
+margin goal holds on each seed), the ablations with the first. The best
+from-scratch rows of ``early_smoke_long`` are
 repeated as "before" (from ``benchmarks.json``).
 
 Runs are kept like those of ``early_smoke``
@@ -470,8 +471,9 @@ def before_rows(report_rows: List[dict], ctx: dict) -> List[dict]:
 def run(args, ctx: dict) -> List[dict]:
     smoke5k = smoke5k_root(args.data_root)
     frames_root = ensure_frames(osp.abspath(args.pt_frames_root), smoke5k)
-    synthetic_root = (None if args.pt_synthetic_root in (None, '', 'none')
-                      else ensure_synthetic(osp.abspath(args.pt_synthetic_root)))
+    synthetic_root = None
+    if args.pt_synthetic_root not in (None, '', 'none'):
+        synthetic_root = ensure_synthetic(osp.abspath(args.pt_synthetic_root))
     # the shared run loop reads the training length from ``iters``
     run_args = argparse.Namespace(**vars(args))
     run_args.iters = args.pt_iters
