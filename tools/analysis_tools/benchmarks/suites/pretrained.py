@@ -281,28 +281,23 @@ def frame_tests(result: dict,
     point_path = osp.join(work, 'operating_point.json')
     with open(point_path, 'w') as f:
         json.dump(point, f, indent=2)
-    test_cfg = frame_config(
-        cfg_path, frames_root, 'test',
-        dict(
-            type='FrameAlarmMetric',
-            score='max',
-            operating_point=point_path,
-            prefix=FRAMES), osp.join(work, 'frames_test_config.py'))
-    metrics = dict(
-        run_test(test_cfg, ckpt, osp.join(work, 'test_frames'),
-                 osp.join(work, 'test_frames.log')))
+    # (root, key prefix, config file, test folder = log name)
+    test_sets = [(frames_root, FRAMES, 'frames_test_config.py', 'test_frames')]
     if synthetic_root is not None:
-        synthetic_cfg = frame_config(
-            cfg_path, synthetic_root, 'test',
+        test_sets.append((synthetic_root, SYNTHETIC,
+                          'frames_synthetic_config.py', 'test_synthetic'))
+    metrics = {}
+    for root, prefix, cfg_name, test_name in test_sets:
+        test_cfg = frame_config(
+            cfg_path, root, 'test',
             dict(
                 type='FrameAlarmMetric',
                 score='max',
                 operating_point=point_path,
-                prefix=SYNTHETIC),
-            osp.join(work, 'frames_synthetic_config.py'))
+                prefix=prefix), osp.join(work, cfg_name))
         metrics.update(
-            run_test(synthetic_cfg, ckpt, osp.join(work, 'test_synthetic'),
-                     osp.join(work, 'test_synthetic.log')))
+            run_test(test_cfg, ckpt, osp.join(work, test_name),
+                     osp.join(work, test_name + '.log')))
     return metrics
 
 
