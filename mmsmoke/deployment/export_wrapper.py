@@ -4,15 +4,7 @@ from typing import List, Tuple
 from mmengine.logging import print_log
 from torch import Tensor, nn
 
-from ..models.necks import FocusNeck
 from ..utils.metainfo import whole_image_meta
-from ..models.segmentors.bvm_encoder_decoder import BVMEncoderDecoder
-from ..models.segmentors.fosp_encoder_decoder import FoSpEncoderDecoder
-
-#: Extra outputs of each segmentor, after ``seg_logits``.
-BVM_OUTPUTS = ('uncertainty_total', 'uncertainty_aleatoric',
-               'uncertainty_epistemic')
-FOSP_OUTPUTS = ('focus', 'alpha', 'foreground', 'background')
 
 
 class SegmentorExportWrapper(nn.Module):
@@ -24,18 +16,21 @@ class SegmentorExportWrapper(nn.Module):
 
     - any MMSeg ``EncoderDecoder``: ``seg_logits`` (``encode_decode``: the
       head's logits resized to the input, as in 'whole' inference);
-    - :class:`BVMEncoderDecoder`: ``seg_logits`` and the **sampling-free**
+    - an mmsmoke segmentor (:class:`SmokeEncoderDecoder`): ``seg_logits``
+      and the maps its ``map_names`` declares, from
+      ``encode_decode_with_maps`` with the test options of one
+      deterministic pass, which the segmentor class declares as
+      ``DETERMINISTIC_TEST_CFG`` and which are passed as an argument (the
+      model's ``test_cfg`` is not changed). For
+      :class:`BVMEncoderDecoder` these are the **sampling-free**, uncalibrated
       ``uncertainty_total``, ``uncertainty_aleatoric`` and
-      ``uncertainty_epistemic`` maps (``encode_decode_with_maps``
-      with ``uncertainty='sampling_free'``: one deterministic pass with
-      ``z = mu`` and no dropout, then ``g_gamma``). The Monte Carlo mode
-      draws random numbers and is not exported; a config that asks for it
-      is exported in the sampling-free mode, with a log line. With
-      ``uncertainty='none'`` only the logits are exported;
-    - :class:`FoSpEncoderDecoder`: ``seg_logits`` and the ``focus``,
+      ``uncertainty_epistemic`` maps (one pass with ``z = mu`` and no
+      dropout, then ``g_gamma``): the Monte Carlo mode draws random numbers
+      and is not exported, and a config that asks for other options is
+      exported with these, with a log line; with ``uncertainty='none'``
+      only the logits. For :class:`FoSpEncoderDecoder`: the ``focus``,
       ``alpha``, ``foreground`` and ``background`` maps that ``predict``
-      writes into the data samples (those the model has: ``focus`` needs
-      the focus logit, the other three the separation module).
+      writes into the data samples (those the model has).
 
     ``test_cfg.mode='slide'`` is not part of the graph: the graph is the
     whole-image forward at the traced size.
@@ -51,26 +46,24 @@ class SegmentorExportWrapper(nn.Module):
                 f'{type(segmentor).__name__} is not an MMSeg encoder-decoder'
                 ' (no encode_decode); only those can be exported')
         self.segmentor = segmentor
-        self.kind = 'stock'
+        self.test_cfg = None
         extra: Tuple[str, ...] = ()
-        if isinstance(segmentor, BVMEncoderDecoder):
-            self.kind = 'bvm'
-            mode = segmentor.test_cfg.get('uncertainty', 'sampling_free')
-            if mode == 'mc':
+        if hasattr(segmentor, 'encode_decode_with_maps'):
+            own = dict(segmentor.test_cfg or {})
+            self.test_cfg = dict(
+                own, **getattr(segmentor, 'DETERMINISTIC_TEST_CFG', {}))
+            changed = {
+                key: value
+                for key, value in self.test_cfg.items()
+                if own.get(key, value) != value
+            }
+            if changed:
+                asked = {key: own[key] for key in changed}
                 print_log(
-                    "test_cfg.uncertainty='mc' samples at random; the "
-                    'exported graph uses the sampling-free mode',
+                    f'model.test_cfg asks for {asked}; the exported graph '
+                    f'is one deterministic pass with {changed}',
                     logger='current')
-            if mode == 'none':
-                self.kind = 'stock'
-            else:
-                extra = BVM_OUTPUTS
-        elif isinstance(segmentor, FoSpEncoderDecoder):
-            self.kind = 'fosp'
-            focus = isinstance(getattr(segmentor, 'neck', None), FocusNeck)
-            extra = tuple(
-                key for key in FOSP_OUTPUTS if (key == 'focus' and focus) or (
-                    key != 'focus' and segmentor.separation is not None))
+            extra = tuple(segmentor.map_names(self.test_cfg))
         self.output_names: Tuple[str, ...] = ('seg_logits', ) + extra
 
     @staticmethod
@@ -90,18 +83,8 @@ class SegmentorExportWrapper(nn.Module):
         """
         metas = self._metas(inputs)
         model = self.segmentor
-        if self.kind == 'bvm':
-            saved = model.test_cfg.get('uncertainty', 'sampling_free')
-            model.test_cfg['uncertainty'] = 'sampling_free'
-            try:
-                logits, maps = model.encode_decode_with_maps(
-                    inputs, None, metas)
-            finally:
-                model.test_cfg['uncertainty'] = saved
-            maps = model.finish_maps(maps)
-        elif self.kind == 'fosp':
-            logits, maps = model.encode_decode_with_maps(inputs, None, metas)
-        if self.kind in ('bvm', 'fosp'):
-            return (logits, ) + tuple(maps[key]
-                                      for key in self.output_names[1:])
-        return (model.encode_decode(inputs, metas), )
+        if self.test_cfg is None:
+            return (model.encode_decode(inputs, metas), )
+        logits, maps = model.encode_decode_with_maps(inputs, None, metas,
+                                                     self.test_cfg)
+        return (logits, ) + tuple(maps[key] for key in self.output_names[1:])

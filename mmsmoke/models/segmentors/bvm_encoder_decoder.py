@@ -6,21 +6,44 @@ from torch import Tensor, nn
 
 from mmseg.models.utils import resize
 from mmseg.registry import MODELS
-from mmseg.utils import ConfigType, OptSampleList, SampleList, add_prefix
-from ..losses.accuracy import fix_binary_acc_seg
+from mmseg.utils import (ConfigType, OptConfigType, OptSampleList,
+                         SampleList, add_prefix)
 from ..uncertainty import (frozen_bn_statistics, mc_dropout_enabled,
                            mc_uncertainty)
-from .smoke_encoder_decoder import Maps
-from .transmission_encoder_decoder import TransmissionEncoderDecoder
+from .smoke_encoder_decoder import HeadStep, Maps, SmokeEncoderDecoder
 
 UNCERTAINTY_MODES = ('sampling_free', 'mc', 'none')
 #: Names of the uncertainty maps (``pred_<name>`` in the data samples).
 TOTAL, ALEATORIC, EPISTEMIC = ('uncertainty_total', 'uncertainty_aleatoric',
                                'uncertainty_epistemic')
+#: The test options of one deterministic pass (what an export traces).
+DETERMINISTIC_TEST_CFG = dict(uncertainty='sampling_free', calibrate=False)
+
+
+def check_bvm_test_cfg(test_cfg) -> None:
+    """Validate the Transmission-BVM keys of ``model.test_cfg``.
+
+    Raises:
+        ValueError: Naming the ``model.test_cfg`` key to change.
+    """
+    unc = test_cfg.get('uncertainty', 'sampling_free')
+    if unc not in UNCERTAINTY_MODES:
+        raise ValueError(f'model.test_cfg.uncertainty must be one of '
+                         f'{UNCERTAINTY_MODES}, got {unc!r}')
+    if unc == 'mc' and int(test_cfg.get('mc_samples', 10)) < 2:
+        raise ValueError('model.test_cfg.mc_samples must be >= 2')
+    if test_cfg.get('calibrate', False):
+        if unc == 'none':
+            raise ValueError('model.test_cfg.calibrate needs the total '
+                             "uncertainty; model.test_cfg.uncertainty is "
+                             "'none'")
+        if float(test_cfg.get('calibrate_min_temperature', 0.01)) <= 0:
+            raise ValueError('model.test_cfg.calibrate_min_temperature '
+                             'must be positive')
 
 
 @MODELS.register_module()
-class BVMEncoderDecoder(TransmissionEncoderDecoder):
+class BVMEncoderDecoder(SmokeEncoderDecoder):
     """Transmission-BVM: Bayesian latent variable model with uncertainty.
 
     Yan, Zhang and Barnes, "Transmission-Guided Bayesian Generative Model
@@ -67,17 +90,19 @@ class BVMEncoderDecoder(TransmissionEncoderDecoder):
       temperature scaling of Eq. 10 applied at test time (the paper: "our
       uncertainty-based temperature scaling can also be used to calibrate
       our model"). ``U_p`` is clamped to ``calibrate_min_temperature``
-      (default 0.01). Masks at threshold 0.5 are unchanged. The tensor
-      mode (ONNX export) returns the raw logits and ``U_p``, from which
-      the scaled probability follows.
+      (default 0.01). Masks at threshold 0.5 are unchanged. In slide mode
+      each window is scaled by its own ``U_p`` before the windows are
+      averaged. The tensor mode and the ONNX export return the raw logits
+      and ``U_p``, from which the scaled probability follows.
 
-    The maps are entropies in bits (in [0, 1]), named
-    ``uncertainty_total`` and ``uncertainty_aleatoric`` by
+    ``encode_decode`` and ``inference`` follow the same ``test_cfg`` (one
+    answer for one model). The maps are entropies in bits (in [0, 1]),
+    named ``uncertainty_total``, ``uncertainty_aleatoric`` (<= total) and
+    ``uncertainty_epistemic`` (total - aleatoric, Eq. 5) by
     :meth:`encode_decode_with_maps`; :class:`SmokeEncoderDecoder` averages
-    them over slide windows and restores them like ``seg_logits``, and
-    :meth:`finish_maps` adds ``uncertainty_epistemic`` = total - aleatoric
-    (>= 0) at the original size. They are written into each
-    ``SegDataSample`` as ``pred_uncertainty_total``,
+    them over slide windows and restores them like ``seg_logits`` (both
+    linear, so epistemic stays total - aleatoric). They are written into
+    each ``SegDataSample`` as ``pred_uncertainty_total``,
     ``pred_uncertainty_aleatoric`` and ``pred_uncertainty_epistemic``
     (``PixelData`` of shape (1, H, W)).
 
@@ -102,13 +127,16 @@ class BVMEncoderDecoder(TransmissionEncoderDecoder):
             the prediction that carries gradient. Defaults to 10.
         uncertainty_loss_weight (float): Weight of ``L_un``.
             Defaults to 1.0.
-        **kwargs: :class:`TransmissionEncoderDecoder` arguments
-            (``pixel_losses``, ``transmission_cfg``) and
-            :class:`SmokeEncoderDecoder` arguments; ``test_cfg`` takes
+        **kwargs: :class:`SmokeEncoderDecoder` arguments
+            (``pixel_losses``, ``transmission_cfg``, ``neck``, ...);
+            ``test_cfg`` takes
             ``mode`` ('whole' or 'slide', with ``crop_size``/``stride``),
             ``uncertainty``, ``mc_samples``, ``calibrate`` and
             ``calibrate_min_temperature`` (see above).
     """
+
+    #: The test options of one deterministic pass (what an export traces).
+    DETERMINISTIC_TEST_CFG = DETERMINISTIC_TEST_CFG
 
     def __init__(self,
                  backbone: ConfigType,
@@ -137,26 +165,7 @@ class BVMEncoderDecoder(TransmissionEncoderDecoder):
         self.uncertainty_net = MODELS.build(uncertainty_net)
         self.train_mc_samples = train_mc_samples
         self.uncertainty_loss_weight = uncertainty_loss_weight
-
-    def check_test_cfg(self) -> None:
-        """Validate ``mode``, ``uncertainty``, ``mc_samples``, ``calibrate``.
-        """
-        super().check_test_cfg()
-        unc = self.test_cfg.get('uncertainty', 'sampling_free')
-        if unc not in UNCERTAINTY_MODES:
-            raise ValueError(f'model.test_cfg.uncertainty must be one of '
-                             f'{UNCERTAINTY_MODES}, got {unc!r}')
-        if unc == 'mc' and int(self.test_cfg.get('mc_samples', 10)) < 2:
-            raise ValueError('model.test_cfg.mc_samples must be >= 2')
-        if self.test_cfg.get('calibrate', False):
-            if unc == 'none':
-                raise ValueError('model.test_cfg.calibrate needs the total '
-                                 'uncertainty; model.test_cfg.uncertainty is '
-                                 "'none'")
-            if float(self.test_cfg.get('calibrate_min_temperature',
-                                       0.01)) <= 0:
-                raise ValueError('model.test_cfg.calibrate_min_temperature '
-                                 'must be positive')
+        check_bvm_test_cfg(self.test_cfg)
 
     @property
     def has_latent(self) -> bool:
@@ -179,20 +188,27 @@ class BVMEncoderDecoder(TransmissionEncoderDecoder):
         err = (pred - target).square() * valid
         return err.sum() / valid.sum().clamp(min=1.0)
 
-    def loss(self, inputs: Tensor, data_samples: SampleList) -> dict:
-        """All Transmission-BVM training losses (Eq. 2, 4, 6, 7, 10, 11):
-        the steps of the class docstring on one batch (N, 3, H, W) whose
-        samples hold ``gt_sem_seg``. The head's terms, ``loss_kl`` and the
-        pixel losses are prefixed ``decode.``; ``L_un`` is
-        ``uncertainty.loss_uncertainty``.
+    def head_forward_train(self, inputs: Tensor, feats: List[Tensor],
+                           data_samples: SampleList) -> HeadStep:
+        """Steps 2-4 of the class docstring on one batch (N, 3, H, W) whose
+        samples hold ``gt_sem_seg``: the head's terms and ``loss_kl``
+        (prefixed ``decode.`` with the pixel losses of step 5, which get
+        ``uncertainty=U_p`` predicted by ``g_gamma``, detached) and ``L_un``
+        as ``uncertainty.loss_uncertainty``.
         """
         head = self.decode_head
-        feats = self.extract_feat(inputs)
         latent = head.infer_latent(inputs) if self.has_latent else None
-        seg_logits = self._sample_logits(feats, latent)
-        head_losses = fix_binary_acc_seg(
-            head.loss_by_feat(seg_logits, data_samples), head, seg_logits,
-            data_samples)
+        # one stochastic pass: z ~ P_omega(z | x), then the head's dropout
+        head_losses, seg_logits = self.decode_head_losses(
+            feats, data_samples,
+            **({} if latent is None else dict(
+                z=head.reparameterize(*latent))))
+        if seg_logits is None:
+            raise ValueError(
+                f'BVMEncoderDecoder: {type(head).__name__} computes its own '
+                'loss terms, so its logits cannot be sampled for the '
+                'uncertainty targets; change model.decode_head.type to a '
+                'head that keeps the stock BaseDecodeHead.loss')
         if latent is not None:
             head_losses['loss_kl'] = head.loss_kl(*latent)
 
@@ -221,24 +237,11 @@ class BVMEncoderDecoder(TransmissionEncoderDecoder):
         loss_un = 0.5 * (
             self._masked_mse(est_total, total, valid) +
             self._masked_mse(est_aleatoric, aleatoric, valid))
-
-        self.add_pixel_losses(
-            head_losses,
-            self._pixel_losses_forward(
-                seg_logits,
-                data_samples,
-                inputs,
-                extras=dict(uncertainty=est_total.detach())))
-
-        losses = add_prefix(head_losses, 'decode')
-        losses.update(
+        return HeadStep(
+            head_losses, seg_logits, dict(uncertainty=est_total.detach()),
             add_prefix(
                 dict(loss_uncertainty=self.uncertainty_loss_weight * loss_un),
                 'uncertainty'))
-        if self.with_auxiliary_head:
-            losses.update(
-                self._auxiliary_head_forward_train(feats, data_samples))
-        return losses
 
     # ------------------------------------------------------------------
     # inference
@@ -250,16 +253,19 @@ class BVMEncoderDecoder(TransmissionEncoderDecoder):
             return self.decode_head.decode(feats, mu)
         return self.decode_head.forward(feats)
 
-    def encode_decode(self, inputs: Tensor,
-                      batch_img_metas: List[dict]) -> Tensor:
-        """Deterministic logits resized like the stock head's ``predict``."""
-        feats = self.extract_feat(inputs)
-        return self.decode_head.predict_by_feat(
-            self._deterministic_logits(feats, inputs), batch_img_metas)
+    def map_names(self, test_cfg: OptConfigType = None) -> Tuple[str, ...]:
+        """The three uncertainty maps; none with ``uncertainty='none'``."""
+        test_cfg = self.test_cfg if test_cfg is None else test_cfg
+        if test_cfg.get('uncertainty', 'sampling_free') == 'none':
+            return ()
+        return (TOTAL, ALEATORIC, EPISTEMIC)
 
     def encode_decode_with_maps(
-            self, inputs: Tensor, images: Optional[Tensor],
-            batch_img_metas: List[dict]) -> Tuple[Tensor, Maps]:
+            self,
+            inputs: Tensor,
+            images: Optional[Tensor],
+            batch_img_metas: List[dict],
+            test_cfg: OptConfigType = None) -> Tuple[Tensor, Maps]:
         """Logits and uncertainty maps of a batch (or a window of it).
 
         Args:
@@ -267,19 +273,24 @@ class BVMEncoderDecoder(TransmissionEncoderDecoder):
             images (Tensor, optional): Unused (``g_gamma`` and ``P_omega``
                 see the normalised batch).
             batch_img_metas (list[dict]): Image meta information.
+            test_cfg (dict, optional): Options instead of
+                ``model.test_cfg`` (``uncertainty``, ``mc_samples``,
+                ``calibrate``, ``calibrate_min_temperature``), e.g.
+                :data:`DETERMINISTIC_TEST_CFG` for an export.
 
         Returns:
             tuple[Tensor, dict[str, Tensor]]: Logits (N, 1, H', W') resized
             like the stock head's ``predict`` (pad shape, or window shape
-            in slide mode) and the maps ``uncertainty_total`` and
-            ``uncertainty_aleatoric`` of the same size (none with
-            ``uncertainty='none'``).
+            in slide mode), temperature-scaled with ``calibrate``, and the
+            maps of :meth:`map_names` of the same size.
         """
-        method = self.test_cfg.get('uncertainty', 'sampling_free')
+        test_cfg = self.test_cfg if test_cfg is None else test_cfg
+        check_bvm_test_cfg(test_cfg)
+        method = test_cfg.get('uncertainty', 'sampling_free')
         head = self.decode_head
         feats = self.extract_feat(inputs)
         if method == 'mc':
-            num = int(self.test_cfg.get('mc_samples', 10))
+            num = int(test_cfg.get('mc_samples', 10))
             latent = head.infer_latent(inputs) if self.has_latent else None
             probs = []
             with mc_dropout_enabled(head):
@@ -292,33 +303,33 @@ class BVMEncoderDecoder(TransmissionEncoderDecoder):
             total, aleatoric, _ = mc_uncertainty(probs)
             mean = probs.mean(dim=0).clamp(1e-6, 1 - 1e-6)
             seg_logits = torch.log(mean) - torch.log1p(-mean)
-            return seg_logits, {TOTAL: total, ALEATORIC: aleatoric}
-        seg_logits = head.predict_by_feat(
-            self._deterministic_logits(feats, inputs), batch_img_metas)
-        if method == 'none':
-            return seg_logits, {}
-        total, aleatoric = self.uncertainty_net(inputs, seg_logits.sigmoid())
-        if total.shape[2:] != seg_logits.shape[2:]:
-            total = resize(total, size=seg_logits.shape[2:], mode='bilinear')
-            aleatoric = resize(
-                aleatoric, size=seg_logits.shape[2:], mode='bilinear')
+        else:
+            seg_logits = head.predict_by_feat(
+                self._deterministic_logits(feats, inputs), batch_img_metas)
+            if method == 'none':
+                return seg_logits, {}
+            total, aleatoric = self.uncertainty_net(inputs,
+                                                    seg_logits.sigmoid())
+            if total.shape[2:] != seg_logits.shape[2:]:
+                total = resize(
+                    total, size=seg_logits.shape[2:], mode='bilinear')
+                aleatoric = resize(
+                    aleatoric, size=seg_logits.shape[2:], mode='bilinear')
+        aleatoric = torch.minimum(aleatoric, total)
+        if test_cfg.get('calibrate', False):
+            seg_logits = self.calibrate_logits(
+                seg_logits, total,
+                float(test_cfg.get('calibrate_min_temperature', 0.01)))
         return seg_logits, {
             TOTAL: total,
-            ALEATORIC: torch.minimum(aleatoric, total)
+            ALEATORIC: aleatoric,
+            EPISTEMIC: total - aleatoric
         }
 
-    def inference_with_maps(
-            self, inputs: Tensor, images: Optional[Tensor],
-            batch_img_metas: List[dict]) -> Tuple[Tensor, Maps]:
-        """Whole or slide inference, calibrated when ``test_cfg`` says so.
-        """
-        seg_logits, maps = super().inference_with_maps(inputs, images,
-                                                       batch_img_metas)
-        if self.test_cfg.get('calibrate', False):
-            seg_logits = self.calibrate_logits(seg_logits, maps[TOTAL])
-        return seg_logits, maps
-
-    def calibrate_logits(self, seg_logits: Tensor, total: Tensor) -> Tensor:
+    @staticmethod
+    def calibrate_logits(seg_logits: Tensor,
+                         total: Tensor,
+                         min_temperature: float = 0.01) -> Tensor:
         """Temperature-scale logits by the total uncertainty (Eq. 10).
 
         ``s / max(U_p, t_min)``, the argument of the sigmoid in Eq. 10,
@@ -329,24 +340,13 @@ class BVMEncoderDecoder(TransmissionEncoderDecoder):
         Args:
             seg_logits (Tensor): Logits (N, 1, H, W).
             total (Tensor): Total uncertainty (N, 1, H, W), in bits.
+            min_temperature (float): ``t_min``.
 
         Returns:
             Tensor: Scaled logits.
         """
-        t_min = float(self.test_cfg.get('calibrate_min_temperature', 0.01))
-        return seg_logits / total.to(seg_logits.dtype).clamp(min=t_min)
-
-    def finish_maps(self, maps: Maps) -> Maps:
-        """Aleatoric <= total, and epistemic = total - aleatoric (Eq. 5),
-        on the maps at the original size."""
-        if TOTAL not in maps:
-            return maps
-        aleatoric = torch.minimum(maps[ALEATORIC], maps[TOTAL])
-        return {
-            TOTAL: maps[TOTAL],
-            ALEATORIC: aleatoric,
-            EPISTEMIC: maps[TOTAL] - aleatoric
-        }
+        return seg_logits / total.to(seg_logits.dtype).clamp(
+            min=min_temperature)
 
     def _forward(
             self,

@@ -9,7 +9,10 @@ from mmseg.utils import ConfigType, OptConfigType, SampleList, add_prefix
 from torch import Tensor
 
 from ..necks.focus_neck import FocusNeck, FocusOutputs
-from .smoke_encoder_decoder import Maps, SmokeEncoderDecoder
+from .smoke_encoder_decoder import HeadStep, Maps, SmokeEncoderDecoder
+
+#: The separation maps, by name (``pred_<name>``).
+SEPARATION_MAPS = ('alpha', 'foreground', 'background')
 
 
 def _with_foreground_channels(decode_head: ConfigType,
@@ -142,20 +145,28 @@ class FoSpEncoderDecoder(SmokeEncoderDecoder):
             sep, losses = self.separation(images, focus), {}
         else:
             sep, losses = self.separation.loss(images, focus, label)
-        maps = dict(
-            alpha=sep['alpha'],
-            foreground=sep['foreground'],
-            background=sep['background'])
+        maps = {name: sep[name] for name in SEPARATION_MAPS}
         return sep['feature'], maps, losses
 
     def _head_kwargs(self, foreground: Optional[Tensor]) -> dict:
         return {} if foreground is None else dict(foreground=foreground)
 
-    # --------------------------------------------------------------- hook
+    # -------------------------------------------------------------- hooks
+    def map_names(self, test_cfg: OptConfigType = None) -> Tuple[str, ...]:
+        """``focus`` (with :class:`FocusNeck`), then the separation maps
+        (with a separation module)."""
+        focus = isinstance(getattr(self, 'neck', None), FocusNeck)
+        return (('focus', ) if focus else ()) + (
+            SEPARATION_MAPS if self.separation is not None else ())
+
     def encode_decode_with_maps(
-            self, inputs: Tensor, images: Optional[Tensor],
-            batch_img_metas: List[dict]) -> Tuple[Tensor, Maps]:
-        """Logits plus the focus and separation maps, at the input size."""
+            self,
+            inputs: Tensor,
+            images: Optional[Tensor],
+            batch_img_metas: List[dict],
+            test_cfg: OptConfigType = None) -> Tuple[Tensor, Maps]:
+        """Logits plus the focus and separation maps, at the input size
+        (FoSp has no test options besides the base's)."""
         feats = self.extract_feat(inputs)
         if self.needs_images and images is None:
             images = self.batch_images(inputs)
@@ -181,33 +192,26 @@ class FoSpEncoderDecoder(SmokeEncoderDecoder):
                 align_corners=self.align_corners).sigmoid()
         return seg_logits, {k: v.detach() for k, v in maps.items()}
 
-    # ----------------------------------------------------------- training
-    def loss(self, inputs: Tensor, data_samples: SampleList) -> dict:
-        """Compute the decode-head, auxiliary and separation losses.
+    def head_forward_train(self, inputs: Tensor, feats: Sequence[Tensor],
+                           data_samples: SampleList) -> HeadStep:
+        """The separation (on the focus region, its losses prefixed
+        ``sep.``), then the decode head with its foreground.
 
         Args:
             inputs (Tensor): Normalised images (N, 3, H, W).
+            feats: The neck outputs (:class:`FocusOutputs`).
             data_samples (list[SegDataSample]): With ``gt_sem_seg`` (and
                 ``rgb_image`` from the data pre-processor).
-
-        Returns:
-            dict[str, Tensor]: Loss terms; separation terms are prefixed
-            ``sep.``, decode-head terms ``decode.``.
         """
-        feats = self.extract_feat(inputs)
         foreground, sep_losses = None, {}
         if self.separation is not None:
             foreground, _, sep_losses = self._separate(
                 self.batch_images(inputs, data_samples), feats,
                 self.batch_labels(data_samples))
-        head_losses, _ = self.decode_head_losses(
+        head_losses, seg_logits = self.decode_head_losses(
             feats, data_samples, **self._head_kwargs(foreground))
-        losses = add_prefix(head_losses, 'decode')
-        if self.with_auxiliary_head:
-            losses.update(
-                self._auxiliary_head_forward_train(feats, data_samples))
-        losses.update(add_prefix(sep_losses, 'sep'))
-        return losses
+        return HeadStep(head_losses, seg_logits, {},
+                        add_prefix(sep_losses, 'sep'))
 
     def _forward(self,
                  inputs: Tensor,

@@ -1,5 +1,5 @@
 """Base segmentor of mmsmoke: logits plus named extra maps."""
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -16,6 +16,7 @@ from torch import Tensor, nn
 from ..data_preprocessors import IMAGE_FIELD
 from ..losses.accuracy import fix_binary_acc_seg
 from ..losses.binary_dice_loss import check_one_channel_losses
+from ..losses.pixel_losses import PixelLosses
 from ...utils.metainfo import whole_image_meta
 from ..utils.image_ops import restore_to_original
 
@@ -23,6 +24,26 @@ Maps = Dict[str, Tensor]
 
 #: Test modes every mmsmoke segmentor understands.
 TEST_MODES = ('whole', 'slide')
+
+
+class HeadStep(NamedTuple):
+    """What the decode-head step of :meth:`SmokeEncoderDecoder.loss` gives.
+
+    Attributes:
+        losses (dict[str, Tensor]): The head's loss items, not prefixed
+            (the pixel losses are summed into them, and all are prefixed
+            ``decode.``).
+        seg_logits (Tensor, optional): The logits the head's loss scored,
+            for ``pixel_losses``; None for a head that owns its loss terms.
+        maps (dict[str, Tensor]): Maps for ``pixel_losses`` by name (e.g.
+            ``uncertainty``).
+        extra_losses (dict[str, Tensor]): Further items, already prefixed
+            (e.g. ``sep.``).
+    """
+    losses: Dict[str, Tensor]
+    seg_logits: Optional[Tensor]
+    maps: Dict[str, Tensor]
+    extra_losses: Dict[str, Tensor]
 
 
 def _auxiliary_heads(auxiliary_head: nn.Module) -> List[tuple]:
@@ -53,23 +74,36 @@ def auxiliary_head_losses(auxiliary_head: nn.Module, inputs,
 
 @MODELS.register_module()
 class SmokeEncoderDecoder(EncoderDecoder):
-    """``EncoderDecoder`` whose inference also returns named extra maps.
+    """``EncoderDecoder`` with named extra maps and optional pixel losses.
 
-    The one base of mmsmoke's segmentors (FoSp, the transmission losses,
-    Transmission-BVM). A subclass overrides one hook,
-    :meth:`encode_decode_with_maps`, which returns the logits of a batch
-    (or of a slide window) and a dict of extra maps by name, all at the
-    size of its input; and, where it trains differently, :meth:`loss`.
+    The one base of mmsmoke's segmentors: FoSp and Transmission-BVM each
+    subclass it directly. A subclass overrides at most these hooks:
+
+    * :meth:`head_forward_train`: the decode-head step of training (the
+      template :meth:`loss` runs backbone/neck, this step, the pixel losses
+      and the auxiliary heads);
+    * :meth:`encode_decode_with_maps`: the logits of a batch (or of a
+      slide window) and a dict of extra maps by name, all at the size of
+      its input, for the given ``test_cfg``;
+    * :meth:`map_names`: the names of those maps;
+    * ``_forward``: the tensor mode.
+
     This base does the rest once:
 
     * 'whole' and 'slide' inference (``test_cfg.mode``); the slide loop
       sums the maps over the windows and divides them by the window count,
-      like the logits;
+      like the logits. :meth:`encode_decode` and :meth:`inference` give
+      the same logits in 'whole' mode;
     * :meth:`postprocess_result`, which writes every map ``name`` as the
       ``PixelData`` field ``pred_<name>`` of each data sample, un-padded,
       un-flipped and resized to ``ori_shape`` by
       :func:`~mmsmoke.models.utils.image_ops.restore_to_original`, exactly
       like ``seg_logits``;
+    * ``pixel_losses`` (:class:`~mmsmoke.models.losses.PixelLosses`):
+      losses on the decode head's logits that also take the image-derived
+      medium transmission (Transmission-BVM Eq. 9) or a map of the
+      segmentor, so e.g. the transmission coherence loss is added to any
+      decode head by config alone;
     * the one-channel guards: the training-log ``acc_seg`` of one-channel
       decode and auxiliary heads is thresholded
       (:func:`~mmsmoke.models.losses.accuracy.seg_accuracy`) instead of
@@ -81,12 +115,19 @@ class SmokeEncoderDecoder(EncoderDecoder):
       hands over in every data sample (``rgb_image``), for the parts that
       model image formation.
 
-    Without extra maps it is MMSeg's ``EncoderDecoder`` plus the guards, so
-    it can be used as a plain segmentor too.
+    Without extra maps and pixel losses it is MMSeg's ``EncoderDecoder``
+    plus the guards, so it can be used as a plain segmentor too.
 
     Args:
         backbone (dict): Backbone config.
         decode_head (dict): Decode head config.
+        pixel_losses (dict | list[dict], optional): Losses applied to the
+            decode head's logits with the extra maps
+            (:class:`~mmsmoke.models.losses.PixelLosses`).
+        transmission_cfg (dict, optional): Arguments of
+            ``estimate_transmission`` for the pixel losses that take the
+            transmission (``kernel_size=15``, ``omega=0.95``,
+            ``top_ratio=0.001`` by default).
         test_cfg (dict, optional): Testing config; defaults to
             ``dict(mode='whole')``.
         **kwargs: The other :class:`mmseg.models.segmentors.EncoderDecoder`
@@ -100,6 +141,9 @@ class SmokeEncoderDecoder(EncoderDecoder):
     def __init__(self,
                  backbone: ConfigType,
                  decode_head: ConfigType,
+                 pixel_losses: Union[OptConfigType,
+                                     Sequence[ConfigType]] = None,
+                 transmission_cfg: OptConfigType = None,
                  test_cfg: OptConfigType = None,
                  **kwargs) -> None:
         super().__init__(
@@ -108,6 +152,7 @@ class SmokeEncoderDecoder(EncoderDecoder):
             test_cfg=ConfigDict(
                 test_cfg if test_cfg is not None else dict(mode='whole')),
             **kwargs)
+        self.pixel_losses = PixelLosses(pixel_losses, transmission_cfg)
         check_one_channel_losses(self)
         self.check_test_cfg()
 
@@ -176,10 +221,18 @@ class SmokeEncoderDecoder(EncoderDecoder):
             mode='bilinear',
             align_corners=self.align_corners), seg_label
 
-    # ------------------------------------------------------------- hook
+    # ------------------------------------------------------------ hooks
+    def map_names(self, test_cfg: OptConfigType = None) -> Tuple[str, ...]:
+        """Names of the maps :meth:`encode_decode_with_maps` returns for
+        ``test_cfg`` (default: the model's); this base: none."""
+        return ()
+
     def encode_decode_with_maps(
-            self, inputs: Tensor, images: Optional[Tensor],
-            batch_img_metas: List[dict]) -> Tuple[Tensor, Maps]:
+            self,
+            inputs: Tensor,
+            images: Optional[Tensor],
+            batch_img_metas: List[dict],
+            test_cfg: OptConfigType = None) -> Tuple[Tensor, Maps]:
         """Logits and extra maps of a batch or a window (the one hook).
 
         Args:
@@ -187,13 +240,27 @@ class SmokeEncoderDecoder(EncoderDecoder):
             images (Tensor, optional): Its RGB image in [0, 1], when
                 :attr:`needs_images`; None otherwise.
             batch_img_metas (list[dict]): Image meta information.
+            test_cfg (dict, optional): The test options to use instead of
+                ``model.test_cfg`` (e.g. the deterministic ones of an
+                export); the model's own is not changed.
 
         Returns:
             tuple[Tensor, dict[str, Tensor]]: Logits resized like the stock
-            head's ``predict`` (the input size) and maps by name
-            (N, C, H, W) at the same size. This base: no maps.
+            head's ``predict`` (the input size) and the maps of
+            :meth:`map_names` (N, C, H, W) at the same size. This base: no
+            maps.
         """
         return super().encode_decode(inputs, batch_img_metas), {}
+
+    def head_forward_train(self, inputs: Tensor, feats,
+                           data_samples: SampleList) -> HeadStep:
+        """The decode-head step of :meth:`loss` on the backbone (and neck)
+        features ``feats`` of the batch ``inputs``.
+
+        This base: :meth:`decode_head_losses`, no maps, no extra items.
+        """
+        losses, seg_logits = self.decode_head_losses(feats, data_samples)
+        return HeadStep(losses, seg_logits, {}, {})
 
     # --------------------------------------------------------- inference
     def slide_inference_with_maps(
@@ -300,13 +367,6 @@ class SmokeEncoderDecoder(EncoderDecoder):
             inputs, images, self._metas(inputs, data_samples))
         return self.postprocess_result(seg_logits, data_samples, maps)
 
-    def finish_maps(self, maps: Maps) -> Maps:
-        """Last step on one image's restored maps (C, H0, W0); identity.
-
-        Subclasses derive maps that must be formed after the resize here.
-        """
-        return maps
-
     def postprocess_result(self,
                            seg_logits: Tensor,
                            data_samples: OptSampleList = None,
@@ -330,16 +390,12 @@ class SmokeEncoderDecoder(EncoderDecoder):
                 sample.pop(IMAGE_FIELD)
             if not maps:
                 continue
-            restored = {}
             for name, value in maps.items():
                 value = value[i:i + 1]
-                restored[name] = value[0] if only_prediction else \
+                value = value[0] if only_prediction else \
                     restore_to_original(value, sample.metainfo,
                                         self.align_corners)
-            sample.set_data({
-                f'pred_{name}': PixelData(data=value)
-                for name, value in self.finish_maps(restored).items()
-            })
+                sample.set_data({f'pred_{name}': PixelData(data=value)})
         return results
 
     # ----------------------------------------------------------- training
@@ -369,11 +425,56 @@ class SmokeEncoderDecoder(EncoderDecoder):
             data_samples)
         return losses, seg_logits
 
-    def _decode_head_forward_train(self, inputs,
-                                   data_samples: SampleList) -> dict:
-        """Decode-head losses prefixed ``decode.``."""
-        return add_prefix(
-            self.decode_head_losses(inputs, data_samples)[0], 'decode')
+    def loss(self, inputs: Tensor, data_samples: SampleList) -> dict:
+        """The training losses (one template for every mmsmoke segmentor).
+
+        Backbone (and neck) features, the decode-head step
+        (:meth:`head_forward_train`), ``pixel_losses`` on its logits at the
+        label size with its maps (the transmission is estimated from the
+        RGB image when a loss takes it), then the auxiliary heads.
+
+        Args:
+            inputs (Tensor): Normalised input batch (N, 3, H, W).
+            data_samples (list[SegDataSample]): Samples with ``gt_sem_seg``
+                (and ``rgb_image``, for the transmission).
+
+        Returns:
+            dict[str, Tensor]: Loss items; the head's and the pixel losses
+            are prefixed ``decode.``, then the step's extra items and the
+            auxiliary heads' (``aux``).
+        """
+        feats = self.extract_feat(inputs)
+        step = self.head_forward_train(inputs, feats, data_samples)
+        head_losses = dict(step.losses)
+        if len(self.pixel_losses) > 0:
+            if step.seg_logits is None:
+                raise ValueError(
+                    f'{type(self.decode_head).__name__} computes its own '
+                    'loss terms, so its logits cannot be given to '
+                    'model.pixel_losses; use a head that keeps the stock '
+                    'BaseDecodeHead.loss')
+            seg_logits, seg_label = self.logits_at_label_size(
+                step.seg_logits, data_samples)
+            images = (
+                self.batch_images(inputs, data_samples)
+                if 'transmission' in self.pixel_losses.needed_maps
+                and 'transmission' not in step.maps else None)
+            pixel = self.pixel_losses(
+                seg_logits,
+                seg_label.squeeze(1),
+                self.decode_head.ignore_index,
+                maps=step.maps,
+                images=images,
+                provider=type(self).__name__)
+            for name, value in pixel.items():
+                head_losses[name] = head_losses[name] + value \
+                    if name in head_losses else value
+        losses = add_prefix(head_losses, 'decode')
+        losses.update(step.extra_losses)
+        if self.with_auxiliary_head:
+            losses.update(self._auxiliary_head_forward_train(
+                feats, data_samples))
+        return losses
 
     def _auxiliary_head_forward_train(self, inputs,
                                       data_samples: SampleList) -> dict:

@@ -17,7 +17,14 @@ class _RedMap(SmokeEncoderDecoder):
 
     needs_images = True
 
-    def encode_decode_with_maps(self, inputs, images, batch_img_metas):
+    def map_names(self, test_cfg=None):
+        return ('red', )
+
+    def encode_decode_with_maps(self,
+                                inputs,
+                                images,
+                                batch_img_metas,
+                                test_cfg=None):
         logits, _ = super().encode_decode_with_maps(inputs, images,
                                                     batch_img_metas)
         return logits, dict(red=images[:, :1])

@@ -140,7 +140,7 @@ def dcp_row(args: argparse.Namespace, ctx: dict) -> dict:
                                     batch_data['data_samples'])
 
     def dcp() -> None:
-        model.compute_transmission(images)
+        model.pixel_losses.transmission(images)
 
     times = loss_bench.time_interleaved(
         dict(step=train_step_fn(model, optim, data), dcp=dcp), device,
