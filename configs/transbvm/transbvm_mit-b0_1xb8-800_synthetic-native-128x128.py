@@ -1,4 +1,7 @@
-# The README main job: light Transmission-BVM (configs/_base_/models/
+# The earlier README main job (before the pretrained
+# transbvm_effnet-lite0_1xb8-800_synthetic-native-128x128.py, which beat it on
+# every figure of the synthetic test set): light Transmission-BVM
+# (configs/_base_/models/
 # transbvm_mit-b0.py, MiT-B0 trained FROM SCRATCH, no pretrained weights, no
 # network) on the embedded synthetic smoke set with the early-smoke recipe
 # (configs/_base_/datasets/synthetic_smoke_native.py): 128x128 crops of the

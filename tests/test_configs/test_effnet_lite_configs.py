@@ -24,6 +24,8 @@ EFFNET_CONFIGS = [
     'configs/transbvm/transbvm_effnet-lite0_1xb4-1k_smoke5k-native-'
     '384x384.py',
     'configs/transbvm/transbvm_effnet-lite0_1xb4-1k_smokeseg-512x512.py',
+    'configs/transbvm/transbvm_effnet-lite0_1xb8-800_synthetic-native-'
+    '128x128.py',
 ]
 LITE0_CHANNELS = [24, 40, 112, 320]
 SIZE = 64
@@ -56,9 +58,10 @@ def test_effnet_lite0_config_fields(path):
     assert cfg.model.decode_head.in_channels == LITE0_CHANNELS
     if cfg.model.get('neck') is not None:
         assert cfg.model.neck.in_channels == LITE0_CHANNELS
-    # the fine-tuning schedule: 1,000 iterations, warm-up, then a decay
-    # that ends at train_cfg.max_iters (no `end`: the runner sets it)
-    assert cfg.train_cfg.max_iters == 1000
+    # the fine-tuning schedule: the iterations of the name (1k, or the
+    # main job's 800), warm-up, then a decay that ends at
+    # train_cfg.max_iters (no `end`: the runner sets it)
+    assert cfg.train_cfg.max_iters == (800 if '1xb8-800' in path else 1000)
     assert cfg.optim_wrapper.optimizer.type == 'AdamW'
     warmup, decay = cfg.param_scheduler
     assert warmup.type == 'LinearLR' and warmup.end < cfg.train_cfg.max_iters
