@@ -10,7 +10,8 @@ from mmseg.utils import (ConfigType, OptConfigType, OptSampleList,
                          SampleList, add_prefix)
 from ..uncertainty import (frozen_bn_statistics, mc_dropout_enabled,
                            mc_uncertainty)
-from .smoke_encoder_decoder import HeadStep, Maps, SmokeEncoderDecoder
+from .smoke_encoder_decoder import (HeadStep, LogitsAndMaps, Maps,
+                                    SmokeEncoderDecoder)
 
 UNCERTAINTY_MODES = ('sampling_free', 'mc', 'none')
 #: Names of the uncertainty maps (``pred_<name>`` in the data samples).
@@ -261,28 +262,19 @@ class BVMEncoderDecoder(SmokeEncoderDecoder):
         return (TOTAL, ALEATORIC, EPISTEMIC)
 
     def encode_decode_with_maps(
-            self,
-            inputs: Tensor,
-            images: Optional[Tensor],
+            self, inputs: Tensor, images: Optional[Tensor],
             batch_img_metas: List[dict],
-            test_cfg: OptConfigType = None) -> Tuple[Tensor, Maps]:
+            test_cfg: OptConfigType = None) -> LogitsAndMaps:
         """Logits and uncertainty maps of a batch (or a window of it).
 
-        Args:
-            inputs (Tensor): Normalised batch (N, 3, H, W).
-            images (Tensor, optional): Unused (``g_gamma`` and ``P_omega``
-                see the normalised batch).
-            batch_img_metas (list[dict]): Image meta information.
-            test_cfg (dict, optional): Options instead of
-                ``model.test_cfg`` (``uncertainty``, ``mc_samples``,
-                ``calibrate``, ``calibrate_min_temperature``), e.g.
-                :data:`DETERMINISTIC_TEST_CFG` for an export.
-
-        Returns:
-            tuple[Tensor, dict[str, Tensor]]: Logits (N, 1, H', W') resized
-            like the stock head's ``predict`` (pad shape, or window shape
-            in slide mode), temperature-scaled with ``calibrate``, and the
-            maps of :meth:`map_names` of the same size.
+        As the base's hook; ``images`` is unused (``g_gamma`` and
+        ``P_omega`` see the normalised batch), ``test_cfg`` (default: the
+        model's) gives ``uncertainty``, ``mc_samples``, ``calibrate`` and
+        ``calibrate_min_temperature``, e.g. :data:`DETERMINISTIC_TEST_CFG`
+        for an export. The logits (N, 1, H', W') are resized like the stock
+        head's ``predict`` (pad shape, or window shape in slide mode) and
+        temperature-scaled with ``calibrate``; the maps of
+        :meth:`map_names` have the same size.
         """
         test_cfg = self.test_cfg if test_cfg is None else test_cfg
         check_bvm_test_cfg(test_cfg)

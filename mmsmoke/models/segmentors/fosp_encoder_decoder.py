@@ -9,7 +9,8 @@ from mmseg.utils import ConfigType, OptConfigType, SampleList, add_prefix
 from torch import Tensor
 
 from ..necks.focus_neck import FocusNeck, FocusOutputs
-from .smoke_encoder_decoder import HeadStep, Maps, SmokeEncoderDecoder
+from .smoke_encoder_decoder import (HeadStep, LogitsAndMaps, Maps,
+                                    SmokeEncoderDecoder)
 
 #: The separation maps, by name (``pred_<name>``).
 SEPARATION_MAPS = ('alpha', 'foreground', 'background')
@@ -160,11 +161,9 @@ class FoSpEncoderDecoder(SmokeEncoderDecoder):
             SEPARATION_MAPS if self.separation is not None else ())
 
     def encode_decode_with_maps(
-            self,
-            inputs: Tensor,
-            images: Optional[Tensor],
+            self, inputs: Tensor, images: Optional[Tensor],
             batch_img_metas: List[dict],
-            test_cfg: OptConfigType = None) -> Tuple[Tensor, Maps]:
+            test_cfg: OptConfigType = None) -> LogitsAndMaps:
         """Logits plus the focus and separation maps, at the input size
         (FoSp has no test options besides the base's)."""
         feats = self.extract_feat(inputs)

@@ -21,6 +21,8 @@ from ...utils.metainfo import whole_image_meta
 from ..utils.image_ops import restore_to_original
 
 Maps = Dict[str, Tensor]
+#: What :meth:`SmokeEncoderDecoder.encode_decode_with_maps` returns.
+LogitsAndMaps = Tuple[Tensor, Maps]
 
 #: Test modes every mmsmoke segmentor understands.
 TEST_MODES = ('whole', 'slide')
@@ -228,11 +230,9 @@ class SmokeEncoderDecoder(EncoderDecoder):
         return ()
 
     def encode_decode_with_maps(
-            self,
-            inputs: Tensor,
-            images: Optional[Tensor],
+            self, inputs: Tensor, images: Optional[Tensor],
             batch_img_metas: List[dict],
-            test_cfg: OptConfigType = None) -> Tuple[Tensor, Maps]:
+            test_cfg: OptConfigType = None) -> LogitsAndMaps:
         """Logits and extra maps of a batch or a window (the one hook).
 
         Args:
