@@ -13,7 +13,7 @@
 _base_ = ['../deeplabv3plus/deeplabv3plus_r50-d8_4xb2-40k_smoke5k-512x512.py']
 model = dict(
     type='TransmissionEncoderDecoder',
-    # the transmission needs the RGB image the pre-processor hands over
+    # the transmission needs the RGB image, which this pre-processor gives back
     data_preprocessor=dict(type='SmokeDataPreProcessor'),
     pixel_losses=[
         dict(

@@ -16,7 +16,7 @@ _base_ = ['../deeplabv3plus/deeplabv3plus_r50-d8_4xb2-40k_smoke5k-512x512.py']
 norm_cfg = dict(type='BN', requires_grad=True)
 model = dict(
     type='BVMEncoderDecoder',
-    # the transmission needs the RGB image the pre-processor hands over
+    # the transmission needs the RGB image, which this pre-processor gives back
     data_preprocessor=dict(type='SmokeDataPreProcessor'),
     uncertainty_net=dict(
         type='UncertaintyEstimationNet', channels=64, norm_cfg=norm_cfg),

@@ -11,7 +11,7 @@ _base_ = ['../segformer/segformer_mit-b0_4xb2-40k_smoke5k-512x512.py']
 norm_cfg = dict(type='BN', requires_grad=True)
 model = dict(
     type='BVMEncoderDecoder',
-    # the transmission needs the RGB image the pre-processor hands over
+    # the transmission needs the RGB image, which this pre-processor gives back
     data_preprocessor=dict(type='SmokeDataPreProcessor'),
     uncertainty_net=dict(
         type='UncertaintyEstimationNet', channels=64, norm_cfg=norm_cfg),

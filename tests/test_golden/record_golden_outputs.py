@@ -24,8 +24,7 @@ holes) are reproducible.
 Everything runs in **float64**: the model is built with float64 as the
 default dtype (its parameters, buffers and every tensor it makes without a
 dtype are float64) and the pre-processed batch (network input and every
-float map the pre-processor hands over, e.g. ``rgb_image``) is cast to
-float64. In float32 the record depended on the CPU: oneDNN and MKL pick
+float map in the data samples) is cast to float64. In float32 the record depended on the CPU: oneDNN and MKL pick
 other kernels (another reduction order, FMA or not) on AVX2 and AVX-512
 machines and at other thread counts, and one SGD step amplified the
 difference to a relative 1e-3 in the smallest losses. In float64 the same
@@ -235,7 +234,7 @@ def cast_batch(data: dict) -> dict:
 
     The pre-processors make float32 (``.float()``, as MMSeg's does); the
     network input and every floating map written into the data samples
-    (``rgb_image``) are cast, integer labels are kept.
+    are cast, integer labels are kept.
     """
     from mmengine.structures import PixelData
     inputs = data['inputs']

@@ -1,3 +1,3 @@
-from .smoke_data_preprocessor import IMAGE_FIELD, SmokeDataPreProcessor
+from .smoke_data_preprocessor import SmokeDataPreProcessor
 
-__all__ = ['IMAGE_FIELD', 'SmokeDataPreProcessor']
+__all__ = ['SmokeDataPreProcessor']

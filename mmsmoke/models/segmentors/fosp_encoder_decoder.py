@@ -62,9 +62,8 @@ class FoSpEncoderDecoder(SmokeEncoderDecoder):
 
     The parts travel by name: the neck returns a
     :class:`~mmsmoke.models.necks.FocusOutputs` (``features``, ``focus``,
-    ``sides``); the separation module takes the RGB image in [0, 1] that
-    :class:`~mmsmoke.models.data_preprocessors.SmokeDataPreProcessor`
-    hands over and ``focus``; the head takes the neck outputs and the
+    ``sides``); the separation module takes the RGB image in [0, 1] of the
+    batch (:meth:`batch_images`) and ``focus``; the head takes the neck outputs and the
     separation's ``feature`` as ``foreground=``. The head's
     ``fg_in_channels`` is set from the separation module's
     ``out_channels``. The separation losses are returned with the prefix
@@ -82,7 +81,8 @@ class FoSpEncoderDecoder(SmokeEncoderDecoder):
       [0, 1]), (3, H, W).
 
     Deviations from the released ``EncoderDecoderFOSP``: the separation
-    sees the RGB image in [0, 1] from the data pre-processor (the release
+    sees the RGB image in [0, 1], inverted from the input on the device
+    in one batched step (the release
     de-normalises in numpy on the CPU, image by image, and hands the head a
     BGR image in [-1, 1] by accident of ``mmcv.imdenormalize``'s default);
     the extra maps are returned instead of being discarded.
@@ -199,13 +199,12 @@ class FoSpEncoderDecoder(SmokeEncoderDecoder):
         Args:
             inputs (Tensor): Normalised images (N, 3, H, W).
             feats: The neck outputs (:class:`FocusOutputs`).
-            data_samples (list[SegDataSample]): With ``gt_sem_seg`` (and
-                ``rgb_image`` from the data pre-processor).
+            data_samples (list[SegDataSample]): With ``gt_sem_seg``.
         """
         foreground, sep_losses = None, {}
         if self.separation is not None:
             foreground, _, sep_losses = self._separate(
-                self.batch_images(inputs, data_samples), feats,
+                self.batch_images(inputs), feats,
                 self.batch_labels(data_samples))
         head_losses, seg_logits = self.decode_head_losses(
             feats, data_samples, **self._head_kwargs(foreground))
@@ -219,6 +218,5 @@ class FoSpEncoderDecoder(SmokeEncoderDecoder):
         feats = self.extract_feat(inputs)
         foreground = None
         if self.separation is not None:
-            foreground, _, _ = self._separate(
-                self.batch_images(inputs, data_samples), feats)
+            foreground, _, _ = self._separate(self.batch_images(inputs), feats)
         return self.decode_head.forward(feats, **self._head_kwargs(foreground))

@@ -13,7 +13,6 @@ from mmseg.utils import (ConfigType, OptConfigType, OptSampleList, SampleList,
                          add_prefix)
 from torch import Tensor, nn
 
-from ..data_preprocessors import IMAGE_FIELD
 from ..losses.accuracy import fix_binary_acc_seg
 from ..losses.binary_dice_loss import check_one_channel_losses
 from ..losses.pixel_losses import PixelLosses
@@ -112,10 +111,10 @@ class SmokeEncoderDecoder(EncoderDecoder):
       MMSeg's arg-max, and MMSeg's ``DiceLoss`` on one channel is refused;
     * the check of ``test_cfg`` at construction, with errors that name the
       key to change;
-    * :meth:`batch_images`: the RGB image in [0, 1] that
-      :class:`~mmsmoke.models.data_preprocessors.SmokeDataPreProcessor`
-      hands over in every data sample (``rgb_image``), for the parts that
-      model image formation.
+    * :meth:`batch_images`: the RGB image in [0, 1] of the batch inputs
+      (:class:`~mmsmoke.models.data_preprocessors.SmokeDataPreProcessor`
+      inverts its normalisation), for the parts that model image
+      formation; one path in loss, predict, tensor mode and export.
 
     Without extra maps and pixel losses it is MMSeg's ``EncoderDecoder``
     plus the guards, so it can be used as a plain segmentor too.
@@ -177,25 +176,18 @@ class SmokeEncoderDecoder(EncoderDecoder):
                         f'"slide" needs model.test_cfg.{key}')
 
     # ------------------------------------------------------------ inputs
-    def batch_images(self,
-                     inputs: Tensor,
-                     data_samples: OptSampleList = None) -> Tensor:
-        """RGB images in [0, 1] (N, 3, H, W) of a batch.
+    def batch_images(self, inputs: Tensor) -> Tensor:
+        """RGB images in [0, 1] (N, 3, H, W) of a batch of network inputs.
 
-        They are the ``rgb_image`` fields that
-        :class:`~mmsmoke.models.data_preprocessors.SmokeDataPreProcessor`
-        writes. Without them (a batch built by hand, the tensor mode that
-        ONNX export traces) the pre-processor's
-        :meth:`~SmokeDataPreProcessor.images_from_inputs` derives them from
-        the network input.
+        The one path to the image, the same in loss, predict, tensor mode
+        and export: the pre-processor's
+        :meth:`~mmsmoke.models.data_preprocessors.SmokeDataPreProcessor.images_from_inputs`
+        inverts its normalisation (after any ``batch_augments``).
 
         Raises:
-            ValueError: If neither is available; the message names the
+            ValueError: If the pre-processor cannot; the message names the
                 config key to change.
         """
-        if data_samples and all(IMAGE_FIELD in s for s in data_samples):
-            return torch.stack([s.get(IMAGE_FIELD).data
-                                for s in data_samples]).to(inputs)
         from_inputs = getattr(self.data_preprocessor, 'images_from_inputs',
                               None)
         if from_inputs is None:
@@ -315,11 +307,8 @@ class SmokeEncoderDecoder(EncoderDecoder):
                                                   batch_img_metas)
         return self.encode_decode_with_maps(inputs, images, batch_img_metas)
 
-    def _images_for(self,
-                    inputs: Tensor,
-                    data_samples: OptSampleList = None) -> Optional[Tensor]:
-        return self.batch_images(inputs, data_samples) \
-            if self.needs_images else None
+    def _images_for(self, inputs: Tensor) -> Optional[Tensor]:
+        return self.batch_images(inputs) if self.needs_images else None
 
     def encode_decode(self, inputs: Tensor,
                       batch_img_metas: List[dict]) -> Tensor:
@@ -362,7 +351,7 @@ class SmokeEncoderDecoder(EncoderDecoder):
             list[SegDataSample]: ``seg_logits``, ``pred_sem_seg`` and one
             ``pred_<name>`` field per extra map, at the original size.
         """
-        images = self._images_for(inputs, data_samples)
+        images = self._images_for(inputs)
         seg_logits, maps = self.inference_with_maps(
             inputs, images, self._metas(inputs, data_samples))
         return self.postprocess_result(seg_logits, data_samples, maps)
@@ -380,14 +369,11 @@ class SmokeEncoderDecoder(EncoderDecoder):
                 the size of ``seg_logits``.
 
         Returns:
-            list[SegDataSample]: Results; the ``rgb_image`` input field is
-            removed.
+            list[SegDataSample]: Results.
         """
         only_prediction = data_samples is None
         results = super().postprocess_result(seg_logits, data_samples)
         for i, sample in enumerate(results):
-            if IMAGE_FIELD in sample:
-                sample.pop(IMAGE_FIELD)
             if not maps:
                 continue
             for name, value in maps.items():
@@ -435,8 +421,8 @@ class SmokeEncoderDecoder(EncoderDecoder):
 
         Args:
             inputs (Tensor): Normalised input batch (N, 3, H, W).
-            data_samples (list[SegDataSample]): Samples with ``gt_sem_seg``
-                (and ``rgb_image``, for the transmission).
+            data_samples (list[SegDataSample]): Samples with
+                ``gt_sem_seg``.
 
         Returns:
             dict[str, Tensor]: Loss items; the head's and the pixel losses
@@ -456,7 +442,7 @@ class SmokeEncoderDecoder(EncoderDecoder):
             seg_logits, seg_label = self.logits_at_label_size(
                 step.seg_logits, data_samples)
             images = (
-                self.batch_images(inputs, data_samples)
+                self.batch_images(inputs)
                 if 'transmission' in self.pixel_losses.needed_maps
                 and 'transmission' not in step.maps else None)
             pixel = self.pixel_losses(

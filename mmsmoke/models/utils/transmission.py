@@ -21,8 +21,8 @@ Deviations:
   ``T`` already smooths it with a bilateral kernel).
 * The authors' release ships neither the transmission maps nor code to
   compute them (it reads pre-computed ``.jpg`` maps). Here ``T`` is computed
-  on the fly, batched on the device, from the RGB image that the data
-  pre-processor hands over, so no extra files are needed.
+  on the fly, batched on the device, from the RGB image of the batch
+  inputs, so no extra files are needed.
   ``tools/misc/export_transmission.py`` writes the same maps to PNG files
   for inspection.
 """
@@ -160,9 +160,9 @@ def resized_transmission(images: Tensor,
     """Transmission of RGB images in [0, 1], optionally resized.
 
     :func:`estimate_transmission` followed by a bilinear resize to ``size``
-    (e.g. the label size) when it differs. The images are those that
-    :class:`~mmsmoke.models.data_preprocessors.SmokeDataPreProcessor` hands
-    over; its padded border holds the colour the padded input stands for,
+    (e.g. the label size) when it differs. The images are those of
+    :meth:`~mmsmoke.models.data_preprocessors.SmokeDataPreProcessor.images_from_inputs`;
+    their padded border holds the colour the padded input stands for,
     and the losses that use ``T`` exclude it through the ignore index of
     the label.
 

@@ -136,8 +136,7 @@ def dcp_row(args: argparse.Namespace, ctx: dict) -> dict:
     data = train_batch(synthetic_samples(batch, size, args.seed))
     with torch.no_grad():
         batch_data = model.data_preprocessor(data, True)
-        images = model.batch_images(batch_data['inputs'],
-                                    batch_data['data_samples'])
+        images = model.batch_images(batch_data['inputs'])
 
     def dcp() -> None:
         model.pixel_losses.transmission(images)
