@@ -154,6 +154,10 @@ class SmokeEncoderDecoder(EncoderDecoder):
                 test_cfg if test_cfg is not None else dict(mode='whole')),
             **kwargs)
         self.pixel_losses = PixelLosses(pixel_losses, transmission_cfg)
+        #: Whether the decode head overrides ``BaseDecodeHead.loss`` (deep
+        #: supervision, as the Domain Fusion head), read once here.
+        self.head_owns_loss = \
+            type(self.decode_head).loss is not BaseDecodeHead.loss
         check_one_channel_losses(self)
         self.check_test_cfg()
 
@@ -402,7 +406,7 @@ class SmokeEncoderDecoder(EncoderDecoder):
                 (e.g. FoSp's ``foreground``).
         """
         head = self.decode_head
-        if type(head).loss is not BaseDecodeHead.loss:
+        if self.head_owns_loss:
             return head.loss(inputs, data_samples, self.train_cfg,
                              **head_kwargs), None
         seg_logits = head.forward(inputs, **head_kwargs)
