@@ -162,7 +162,7 @@ def dcp_row(args: argparse.Namespace, ctx: dict) -> dict:
             mc_samples=model.train_mc_samples,
             repeats=args.repeats,
             warmup=args.warmup),
-        details=dict(config=config, **model.transmission_cfg))
+        details=dict(config=config, **model.pixel_losses.transmission_cfg))
     del model, optim
     release()
     return row
