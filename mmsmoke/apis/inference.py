@@ -17,6 +17,7 @@ import torch
 import torch.nn as nn
 from mmcv.transforms import Compose
 from mmengine.config import Config, ConfigDict
+from mmengine.dist import is_distributed
 from mmengine.model import revert_sync_batchnorm
 from mmengine.registry import init_default_scope
 from mmengine.runner import load_checkpoint
@@ -106,11 +107,114 @@ def build_inference_pipeline(cfg: Config) -> Compose:
     return Compose([TRANSFORMS.build(t) for t in inference_pipeline_cfg(cfg)])
 
 
+def load_config(config: Union[str, Path, Config],
+                cfg_options: Optional[dict] = None) -> Config:
+    """A copy of a config (file or object) with ``cfg_options`` merged.
+
+    Raises:
+        FileNotFoundError: The file does not exist.
+        ValueError: The config defines no ``model``.
+    """
+    if isinstance(config, (str, Path)):
+        if not Path(config).is_file():
+            raise FileNotFoundError(f'{config}: config file not found')
+        config = Config.fromfile(str(config))
+    elif isinstance(config, Config):
+        config = copy.deepcopy(config)
+    else:
+        raise TypeError('config must be a file name or a Config, got '
+                        f'{type(config).__name__}')
+    if cfg_options:
+        config.merge_from_dict(cfg_options)
+    if 'model' not in config:
+        source = getattr(config, 'filename', None) or '<config>'
+        raise ValueError(f'{source}: the config defines no `model`')
+    return config
+
+
+def build_model(config: Union[str, Path, Config],
+                checkpoint: Optional[str] = None,
+                device: Optional[Union[str, torch.device]] = None,
+                cfg_options: Optional[dict] = None,
+                init_weights: bool = False,
+                strict: bool = False) -> nn.Module:
+    """Build a config's segmentor offline and load its weights, if given.
+
+    The one way the package, its tools and its tests build a model:
+
+    * every pretrained source of the config is switched off
+      (``model.pretrained`` and the backbone's ``init_cfg`` set to None),
+      so building reads nothing from a network or a weights package: the
+      weights come from ``checkpoint``, or are the random initialisation;
+    * SyncBN layers become BN unless a process group is initialised (as
+      the runner does for a one-process run), so the model runs on one
+      device of any kind;
+    * ``init_weights=True`` runs the model's ``init_weights`` (what a
+      training run does before its first step, pretrained sources off);
+    * the model comes back in eval mode on ``device``, with ``cfg`` (the
+      config used) and ``dataset_meta`` (the checkpoint's, else the smoke
+      dataset's).
+
+    Args:
+        config (str | Path | Config): Config file or object (not
+            modified).
+        checkpoint (str, optional): Checkpoint file. Defaults to None.
+        device (str | torch.device, optional): Device; None picks
+            :func:`default_device`.
+        cfg_options (dict, optional): Config overrides (``key.sub=value``).
+        init_weights (bool): Run ``init_weights`` after building. Defaults
+            to False.
+        strict (bool): Load the checkpoint strictly. Defaults to False.
+
+    Returns:
+        nn.Module: The segmentor.
+
+    Raises:
+        FileNotFoundError: The config or the checkpoint does not exist.
+        RuntimeError: A strict load found keys that do not fit (the error
+            names the checkpoint and the config).
+    """
+    config = load_config(config, cfg_options)
+    model_cfg = config.model
+    model_cfg.pretrained = None
+    backbone = model_cfg.get('backbone')
+    if isinstance(backbone, (dict, ConfigDict)) and 'init_cfg' in backbone:
+        backbone.init_cfg = None
+    init_default_scope(config.get('default_scope', 'mmseg'))
+    model = MODELS.build(model_cfg)
+    if not is_distributed():
+        model = revert_sync_batchnorm(model)
+    if init_weights:
+        model.init_weights()
+    dataset_meta = None
+    if checkpoint is not None:
+        if not Path(checkpoint).is_file():
+            raise FileNotFoundError(f'{checkpoint}: checkpoint not found')
+        source = getattr(config, 'filename', None) or '<config>'
+        try:
+            ckpt = load_checkpoint(
+                model, checkpoint, map_location='cpu', strict=strict)
+        except RuntimeError as err:
+            raise RuntimeError(f'{checkpoint} does not fit {source}: '
+                               f'{err}') from err
+        dataset_meta = (ckpt.get('meta') or {}).get('dataset_meta')
+    if not dataset_meta or not dataset_meta.get('classes'):
+        dataset_meta = copy.deepcopy(SMOKE_METAINFO)
+    model.dataset_meta = dict(dataset_meta)
+    model.cfg = config
+    model.to(device or default_device())
+    model.eval()
+    return model
+
+
 def init_model(config: Union[str, Path, Config],
                checkpoint: Optional[str] = None,
                device: Optional[str] = None,
                cfg_options: Optional[dict] = None) -> nn.Module:
     """Build a segmentor for inference and load its weights.
+
+    :func:`build_model` without the config's ``train_cfg``, under the name
+    and signature of MMSeg's ``init_model``.
 
     Args:
         config (str | Path | Config): Config file or object.
@@ -123,37 +227,9 @@ def init_model(config: Union[str, Path, Config],
         nn.Module: The segmentor in eval mode, with ``cfg`` (the config)
         and ``dataset_meta`` (the checkpoint's, else the smoke dataset's).
     """
-    if isinstance(config, (str, Path)):
-        config = Config.fromfile(str(config))
-    elif not isinstance(config, Config):
-        raise TypeError('config must be a file name or a Config, got '
-                        f'{type(config).__name__}')
-    else:
-        config = copy.deepcopy(config)
-    if cfg_options:
-        config.merge_from_dict(cfg_options)
-    model_cfg = config.model
-    model_cfg.pretrained = None
-    model_cfg.train_cfg = None
-    backbone = model_cfg.get('backbone')
-    if isinstance(backbone, (dict, ConfigDict)) and 'init_cfg' in backbone:
-        backbone.init_cfg = None
-    init_default_scope(config.get('default_scope', 'mmseg'))
-    model = MODELS.build(model_cfg)
-    dataset_meta = None
-    if checkpoint is not None:
-        ckpt = load_checkpoint(model, checkpoint, map_location='cpu')
-        dataset_meta = (ckpt.get('meta') or {}).get('dataset_meta')
-    if not dataset_meta or not dataset_meta.get('classes'):
-        dataset_meta = copy.deepcopy(SMOKE_METAINFO)
-    model.dataset_meta = dict(dataset_meta)
-    model.cfg = config
-    device = device or default_device()
-    if torch.device(device).type == 'cpu':
-        model = revert_sync_batchnorm(model)
-    model.to(device)
-    model.eval()
-    return model
+    config = load_config(config, cfg_options)
+    config.model.train_cfg = None
+    return build_model(config, checkpoint, device)
 
 
 def _as_input_dict(item: ImageInput, index: int) -> dict:

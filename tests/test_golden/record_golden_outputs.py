@@ -51,7 +51,6 @@ commit::
 """
 import argparse
 import contextlib
-import copy
 import json
 import logging
 import platform
@@ -148,18 +147,16 @@ def quiet_logger():
         logger.setLevel(level)
 
 
-def build_model(cfg) -> torch.nn.Module:
-    """Build, revert SyncBN and initialise, from a fixed seed.
+def seeded_model(cfg) -> torch.nn.Module:
+    """:func:`mmsmoke.apis.build_model`, initialised from a fixed seed.
 
-    As in a one-process run of the training tool: the runner reverts
-    SyncBN to BN when it wraps the model, then calls ``init_weights``.
+    As in a one-process run of the training tool: SyncBN reverted to BN,
+    then ``init_weights``.
     """
-    from mmengine.model import revert_sync_batchnorm
-    from mmseg.registry import MODELS
+    from mmsmoke.apis import build_model
     seed_everything(SEED)
-    model = revert_sync_batchnorm(MODELS.build(copy.deepcopy(cfg.model)))
     with quiet_logger():
-        model.init_weights()
+        model = build_model(cfg, device='cpu', init_weights=True)
     # parameters made with an explicit float32 (none today) follow too
     return model.to(torch.get_default_dtype())
 
@@ -305,7 +302,7 @@ def _record(path: str) -> dict:
     cfg = load_config(path, size)
     config_mode = (cfg.model.get('test_cfg') or {}).get('mode', 'whole')
     notes = fit_slide_window(cfg, size)
-    model = build_model(cfg)
+    model = seeded_model(cfg)
     record = dict(
         input_size=list(size),
         batch=BATCH,

@@ -25,7 +25,6 @@ import subprocess
 import sys
 from typing import List, Tuple
 
-from benchmarks.core import load_offline_config
 from benchmarks.rss import argument_parser, write_json
 
 
@@ -73,24 +72,19 @@ def measure(config: str, mode: str, size: Tuple[int, int], crop: int,
     from mmengine.config import ConfigDict
     from mmengine.structures import PixelData
 
-    import mmsmoke  # noqa: F401
-    from mmseg.registry import MODELS
     from mmseg.structures import SegDataSample
-    from mmseg.utils import register_all_modules
+    from mmsmoke.apis import build_model, load_config
     from mmsmoke.utils.memory import (current_rss_mib, peak_rss_mib,
                                       reset_peak_rss)
 
-    register_all_modules(init_default_scope=True)
-    cfg = load_offline_config(config)
+    cfg = load_config(config)
     if mode == 'slide':
         cfg.model.test_cfg = ConfigDict(
             mode='slide', crop_size=(crop, crop), stride=(stride, stride))
     else:
         cfg.model.test_cfg = ConfigDict(mode='whole')
     torch.manual_seed(0)
-    model = MODELS.build(cfg.model)
-    model.init_weights()
-    model.eval()
+    model = build_model(cfg, device='cpu', init_weights=True)
     h, w = size
     img = torch.randint(0, 256, (3, h, w), dtype=torch.uint8)
     sample = SegDataSample()

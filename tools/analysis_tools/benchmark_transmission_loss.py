@@ -47,20 +47,39 @@ from mmsmoke.models.losses.transmission_coherence_loss import \
 from mmsmoke.models.losses.transmission_coherence_triton import resolve_impl
 
 
-def unfold_transmission_loss(logits: torch.Tensor,
-                             label: torch.Tensor,
-                             trans: torch.Tensor,
-                             kernel_size: int = 5,
-                             sigma_xy: float = 3.0,
-                             sigma_trans: float = 0.1,
-                             kernel_weight: float = 0.1,
-                             ignore_index: int = 255) -> torch.Tensor:
-    """Eq. 7-8 with ``F.unfold``: k^2 copies of each map (the reference)."""
-    prob = logits.sigmoid()
+def unfold_coherence_sum(prob: torch.Tensor,
+                         trans: torch.Tensor,
+                         valid: Optional[torch.Tensor] = None,
+                         kernel_size: int = 5,
+                         sigma_xy: float = 3.0,
+                         sigma_trans: float = 0.1,
+                         kernel_weight: float = 0.1) -> torch.Tensor:
+    """The summed Eq. 7-8 with ``F.unfold``: the reference implementation.
+
+    Straightforward and O(k^2 * H * W) in memory (k^2 copies of each map),
+    differentiable by autograd. The unit tests of
+    :func:`~mmsmoke.models.losses.transmission_coherence_loss.transmission_coherence`
+    and :func:`bench_loss` compare the loss against it.
+
+    Args:
+        prob (Tensor): Probabilities (N, C, H, W).
+        trans (Tensor): Transmission (N, 1, H, W).
+        valid (Tensor, optional): 1 where a pixel counts (N, 1, H, W), as a
+            centre and as a neighbour; None counts every pixel.
+        kernel_size (int): Window side. Defaults to 5.
+        sigma_xy (float): Spatial bandwidth in pixels. Defaults to 3.0.
+        sigma_trans (float): Transmission bandwidth. Defaults to 0.1.
+        kernel_weight (float): ``1 / w`` of Eq. 8. Defaults to 0.1.
+
+    Returns:
+        Tensor: The sum over the valid centres of Eq. 7 (centre weight
+        ``1 - T``), not normalised.
+    """
     n, c, h, w = prob.shape
     r = kernel_size // 2
     kk = kernel_size * kernel_size
-    valid = (label != ignore_index).unsqueeze(1).to(prob.dtype)
+    if valid is None:
+        valid = torch.ones_like(trans)
     p_u = F.unfold(prob, kernel_size, padding=r).view(n, c, kk, h, w)
     t_u = F.unfold(trans, kernel_size, padding=r).view(n, 1, kk, h, w)
     v_u = F.unfold(valid, kernel_size, padding=r).view(n, 1, kk, h, w)
@@ -73,8 +92,21 @@ def unfold_transmission_loss(logits: torch.Tensor,
     kern = kernel_weight * spatial * torch.exp(-(trans.unsqueeze(2) - t_u)**2 /
                                                (2 * sigma_trans**2))
     kern = kern * v_u * (valid * (1 - trans)).unsqueeze(2)
-    total = (kern * (prob.unsqueeze(2) - p_u).abs()).sum()
-    return total / (valid.sum() * c).clamp(min=1.0)
+    return (kern * (prob.unsqueeze(2) - p_u).abs()).sum()
+
+
+def unfold_transmission_loss(logits: torch.Tensor,
+                             label: torch.Tensor,
+                             trans: torch.Tensor,
+                             kernel_size: int = 5,
+                             ignore_index: int = 255) -> torch.Tensor:
+    """:class:`TransmissionCoherenceLoss` (default bandwidths) by
+    :func:`unfold_coherence_sum`: sigmoid probabilities, ignored labels
+    skipped, normalised by the valid pixels times the channels."""
+    prob = logits.sigmoid()
+    valid = (label != ignore_index).unsqueeze(1).to(prob.dtype)
+    total = unfold_coherence_sum(prob, trans, valid, kernel_size=kernel_size)
+    return total / (valid.sum() * prob.shape[1]).clamp(min=1.0)
 
 
 class PeakTensorMemory(TorchDispatchMode):
@@ -117,37 +149,58 @@ class PeakTensorMemory(TorchDispatchMode):
         return out
 
 
-def _sync(device: torch.device) -> None:
+def synchronize(device: torch.device) -> None:
+    """Wait for the device's queued work (no-op on the CPU)."""
     if device.type == 'cuda':
         torch.cuda.synchronize(device)
+    elif device.type == 'mps':
+        torch.mps.synchronize()
 
 
 def time_interleaved(fns: Dict[str, Callable],
                      device: torch.device,
                      repeat: int,
-                     warmup: int = 1) -> Dict[str, Dict[str, object]]:
-    """Best and median wall time (s) of each function, runs interleaved.
+                     warmup: int = 1,
+                     after: Optional[Callable[[], None]] = None
+                     ) -> Dict[str, Dict[str, object]]:
+    """Wall time (s) of each function, runs interleaved: the timing loop.
 
     ``warmup`` rounds, then ``repeat`` rounds that call every function
     once (in reversed order every other round), so a load change on a
-    shared machine affects all of them alike.
+    shared machine affects all of them alike. Each call is timed between
+    two device synchronisations (a training loop synchronises every step
+    when it logs the losses); the CUDA peak memory counter is reset before
+    the timed rounds.
 
     Args:
         fns (dict[str, Callable]): Functions to time, by name.
-        device (torch.device): Device to synchronise before and after
-            each call.
+        device (torch.device): Device to synchronise.
         repeat (int): Timed rounds (>= 1).
         warmup (int): Untimed rounds before them. Defaults to 1.
+        after (Callable, optional): Called after every call, untimed
+            (e.g. to free a step's outputs).
 
     Returns:
-        dict[str, dict]: For each name ``best`` and ``median`` (s) and
-        the list of ``times``.
+        dict[str, dict]: For each name ``best``, ``median`` and ``mean``
+        (s), the list of ``times``, ``last`` (the last call's result) and
+        ``peak_bytes`` (the CUDA peak over the timed rounds of all the
+        functions, None elsewhere).
     """
     if repeat < 1:
         raise ValueError(f'repeat must be >= 1, got {repeat}')
+    last: Dict[str, object] = {}
+
+    def call(name: str, fn: Callable) -> None:
+        last[name] = fn()
+        if after is not None:
+            after()
+
     for _ in range(max(0, warmup)):
-        for fn in fns.values():
-            fn()
+        for name, fn in fns.items():
+            call(name, fn)
+    synchronize(device)
+    if device.type == 'cuda':
+        torch.cuda.reset_peak_memory_stats(device)
     times: Dict[str, List[float]] = {name: [] for name in fns}
     for round_index in range(repeat):
         # A-B, B-A, A-B, ...: neither function always runs right after
@@ -156,13 +209,24 @@ def time_interleaved(fns: Dict[str, Callable],
         if round_index % 2:
             order.reverse()
         for name, fn in order:
-            _sync(device)
+            synchronize(device)
             start = time.perf_counter()
-            fn()
-            _sync(device)
+            last[name] = fn()
+            synchronize(device)
             times[name].append(time.perf_counter() - start)
+            if after is not None:
+                after()
+    peak = (
+        torch.cuda.max_memory_allocated(device)
+        if device.type == 'cuda' else None)
     return {
-        name: dict(best=min(ts), median=statistics.median(ts), times=ts)
+        name: dict(
+            best=min(ts),
+            median=statistics.median(ts),
+            mean=statistics.fmean(ts),
+            times=ts,
+            last=last[name],
+            peak_bytes=peak)
         for name, ts in times.items()
     }
 
@@ -170,11 +234,11 @@ def time_interleaved(fns: Dict[str, Callable],
 def peak_memory(fn: Callable[[], object], device: torch.device) -> int:
     """Peak extra memory (bytes) of one call of ``fn``."""
     if device.type == 'cuda':
-        _sync(device)
+        synchronize(device)
         torch.cuda.reset_peak_memory_stats(device)
         base = torch.cuda.memory_allocated(device)
         fn()
-        _sync(device)
+        synchronize(device)
         return torch.cuda.max_memory_allocated(device) - base
     tracker = PeakTensorMemory()
     with tracker:
@@ -372,19 +436,8 @@ def time_uncertainty_inference(
 
 def bench_inference(config: str, size: int, mc_samples: int, repeat: int,
                     device: torch.device) -> dict:
-    from mmengine.config import Config
-
-    from mmseg.registry import MODELS
-    from mmseg.utils import register_all_modules
-
-    register_all_modules(init_default_scope=True)
-    # Importing the files registers the modules.
-    import mmsmoke.models.decode_heads.bvm_head  # noqa: F401
-    import mmsmoke.models.losses.structure_loss  # noqa: F401
-    import mmsmoke.models.losses.uncertainty_calibrated_entropy_loss  # noqa
-
-    cfg = Config.fromfile(config)
-    model = MODELS.build(cfg.model).to(device).eval()
+    from mmsmoke.apis import build_model
+    model = build_model(config, device=device)
     inputs = torch.randn(1, 3, size, size, device=device)
     times = time_uncertainty_inference(model, inputs, mc_samples, repeat,
                                        device)

@@ -9,7 +9,8 @@ and head; the separation runs at its ``work_scale``) with mmengine's
 total and per component. As in MMSeg's ``get_flops.py``, one multiply-add
 counts as one FLOP; element-wise operators, softmax and interpolation are
 not counted. The benchmark suites (``benchmarks/``) import
-``build_model``, ``count_params`` and ``count_flops`` from here.
+``count_params`` and ``count_flops`` from here; models are built with
+:func:`mmsmoke.apis.build_model`.
 
 Example::
 
@@ -23,19 +24,8 @@ from typing import Dict, Optional, Sequence, Tuple, Union
 
 import torch
 from mmengine.analysis import FlopAnalyzer
-from mmengine.config import Config
-from mmengine.model import revert_sync_batchnorm
-from mmseg.registry import MODELS
-from mmseg.utils import register_all_modules
 
-# Register the FoSp modules even where the package exports lag behind.
-import mmsmoke  # noqa: F401,E402
-from mmsmoke.models.decode_heads import domain_fusion_head  # noqa: F401
-from mmsmoke.models.necks import focus_neck  # noqa: F401
-from mmsmoke.models.segmentors import fosp_encoder_decoder  # noqa: F401
-
-# The offline config loader is shared with the benchmark suites.
-from benchmarks.core import load_offline_config  # noqa: E402
+from mmsmoke.apis import build_model
 
 PARTS = ('backbone', 'neck', 'separation', 'decode_head', 'auxiliary_head')
 
@@ -64,27 +54,6 @@ def count_params(model: torch.nn.Module) -> Dict[str, float]:
         if isinstance(part, torch.nn.Module):
             out[name] = sum(p.numel() for p in part.parameters()) / 1e6
     return out
-
-
-def build_model(config: Union[str, Config],
-                device: Union[str, torch.device] = 'cpu') -> torch.nn.Module:
-    """Build a config's segmentor without pretrained weights.
-
-    SyncBN layers are converted to BN so that the model runs in one
-    process. The model is returned in eval mode.
-
-    Args:
-        config (str | Config): Config file or a loaded config (used as
-            is: pass it through :func:`load_offline_config` first).
-        device (str | torch.device): Device of the model.
-
-    Returns:
-        torch.nn.Module: The segmentor.
-    """
-    register_all_modules(init_default_scope=True)
-    cfg = load_offline_config(config) if isinstance(config, str) else config
-    model = revert_sync_batchnorm(MODELS.build(cfg.model))
-    return model.to(device).eval()
 
 
 def count_flops(
@@ -123,7 +92,7 @@ def count_flops(
 def main() -> None:
     args = parse_args()
     for path in args.configs:
-        model = build_model(path)
+        model = build_model(path, device='cpu')
         params = count_params(model)
         line = ', '.join(f'{k} {v:.2f} M' for k, v in params.items())
         print(f'{path}\n  params: {line}')

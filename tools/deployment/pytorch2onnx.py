@@ -19,7 +19,6 @@ check that a config exports). Exit status 1 when ``--verify`` finds a
 difference beyond the tolerances.
 """
 import argparse
-import os.path as osp
 import sys
 
 import torch
@@ -69,24 +68,20 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> int:
     args = parse_args()
-    import mmsmoke  # noqa: F401  (registration and safe checkpoint loading)
-    from mmengine.runner import load_checkpoint
-    from mmseg.apis import init_model
-
+    from mmsmoke.apis import build_model
     from mmsmoke.deployment import export_onnx, verify_onnx
 
     if args.checkpoint is None:
         print_log(
             'No checkpoint: exporting the randomly initialised model.',
             logger='current')
-    elif not osp.isfile(args.checkpoint):
-        raise FileNotFoundError(f'checkpoint {args.checkpoint} not found')
-    model = init_model(args.config, device='cpu', cfg_options=args.cfg_options)
-    if args.checkpoint is not None:
-        # mmengine checkpoints and bare state dicts alike
-        load_checkpoint(
-            model, args.checkpoint, map_location='cpu', strict=True)
-    model.eval()
+    # mmengine checkpoints and bare state dicts alike, loaded strictly
+    model = build_model(
+        args.config,
+        args.checkpoint,
+        'cpu',
+        cfg_options=args.cfg_options,
+        strict=True)
     names = export_onnx(
         model,
         args.out,

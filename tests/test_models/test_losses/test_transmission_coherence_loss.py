@@ -2,36 +2,10 @@ import math
 
 import pytest
 import torch
-import torch.nn.functional as F
+from benchmark_transmission_loss import unfold_coherence_sum
 
 from mmsmoke.models.losses.transmission_coherence_loss import (
     TransmissionCoherenceLoss, transmission_coherence)
-
-
-def unfold_reference(prob,
-                     trans,
-                     valid,
-                     kernel_size=5,
-                     sigma_xy=3.0,
-                     sigma_trans=0.1,
-                     kernel_weight=0.1):
-    """Straightforward O(k^2 H W) version of the summed Eq. 7 (autograd)."""
-    n, c, h, w = prob.shape
-    r = kernel_size // 2
-    kk = kernel_size * kernel_size
-    if valid is None:
-        valid = torch.ones_like(trans)
-    p_u = F.unfold(prob, kernel_size, padding=r).view(n, c, kk, h, w)
-    t_u = F.unfold(trans, kernel_size, padding=r).view(n, 1, kk, h, w)
-    v_u = F.unfold(valid, kernel_size, padding=r).view(n, 1, kk, h, w)
-    ys, xs = torch.meshgrid(
-        torch.arange(-r, r + 1), torch.arange(-r, r + 1), indexing='ij')
-    spatial = torch.exp(-(ys**2 + xs**2).to(prob.dtype) /
-                        (2 * sigma_xy**2)).view(1, 1, kk, 1, 1)
-    kern = kernel_weight * spatial * torch.exp(-(trans.unsqueeze(2) - t_u)**2 /
-                                               (2 * sigma_trans**2))
-    kern = kern * v_u * (valid * (1 - trans)).unsqueeze(2)
-    return (kern * (prob.unsqueeze(2) - p_u).abs()).sum()
 
 
 def _random_maps(seed, shape, invalid_share, requires_grad=False):
@@ -80,21 +54,21 @@ def test_hand_computed_two_pixels():
 
 @pytest.mark.parametrize('kernel_size,channels', [(3, 1), (5, 1), (5, 2),
                                                   (7, 1)])
-def test_matches_unfold_reference(kernel_size, channels):
+def test_matches_unfold_coherence_sum(kernel_size, channels):
     prob, trans, valid = _random_maps(0, (2, channels, 9, 11), 0.2)
     centre = (1 - trans) * valid
     ours = transmission_coherence(
         prob, trans, centre, valid, kernel_size=kernel_size)
-    ref = unfold_reference(prob, trans, valid, kernel_size=kernel_size)
+    ref = unfold_coherence_sum(prob, trans, valid, kernel_size=kernel_size)
     torch.testing.assert_close(ours, ref)
 
 
-def test_gradients_match_unfold_reference():
+def test_gradients_match_unfold_coherence_sum():
     prob, trans, valid = _random_maps(
         1, (2, 1, 12, 10), 0.1, requires_grad=True)
     ours = transmission_coherence(prob, trans, (1 - trans) * valid, valid)
     (g_ours, ) = torch.autograd.grad(ours, prob)
-    ref = unfold_reference(prob, trans, valid)
+    ref = unfold_coherence_sum(prob, trans, valid)
     (g_ref, ) = torch.autograd.grad(ref, prob)
     torch.testing.assert_close(g_ours, g_ref)
 

@@ -5,18 +5,14 @@ SyncBN replaced by BN); the batches are synthetic smoke images.
 """
 import gc
 import os
-import os.path as osp
 import platform
-import statistics
-import time
 from typing import Callable, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
 
 import benchmark_transmission_loss as loss_bench
-import fosp_complexity as complexity
-from .core import load_offline_config, log, make_row, repo_path, selected
+from .core import log, make_row, repo_path, selected
 
 GIB = float(1 << 30)
 #: Models of the timing suites: key -> (label, config).
@@ -146,14 +142,6 @@ def device_name(device: torch.device) -> str:
     return device.type
 
 
-def synchronize(device: torch.device) -> None:
-    """Wait for the device's queued work (no-op on the CPU)."""
-    if device.type == 'cuda':
-        torch.cuda.synchronize(device)
-    elif device.type == 'mps':
-        torch.mps.synchronize()
-
-
 def release() -> None:
     """Free the memory of the models the caller has just deleted."""
     gc.collect()
@@ -164,37 +152,13 @@ def release() -> None:
 # ----------------------------------------------------------------------------
 # models and batches
 # ----------------------------------------------------------------------------
-def build_model(config: str,
-                device: torch.device,
-                size: Optional[int] = None,
-                checkpoint: Optional[str] = None) -> torch.nn.Module:
-    """A config's segmentor, offline, optionally with a checkpoint.
-
-    Args:
-        config (str): Config path (relative to the repository or absolute).
-        device (torch.device): Device.
-        size (int, optional): Pad size of the data pre-processor (the
-            configs pad training batches to their crop size).
-        checkpoint (str, optional): Weights to load (strictly).
-
-    Returns:
-        torch.nn.Module: The model in eval mode.
-    """
-    cfg = load_offline_config(repo_path(config))
-    if size is not None and 'data_preprocessor' in cfg.model:
-        cfg.model.data_preprocessor.size = (size, size)
-    model = complexity.build_model(cfg, device)
-    if checkpoint is not None:
-        from mmengine.runner import load_checkpoint
-        if not osp.isfile(checkpoint):
-            raise FileNotFoundError(f'{checkpoint}: checkpoint not found')
-        try:
-            load_checkpoint(model, checkpoint, map_location='cpu', strict=True)
-        except RuntimeError as err:
-            raise RuntimeError(f'{checkpoint} does not fit {config}: '
-                               f'{err}') from err
-        model.to(device).eval()
-    return model
+def pad_to(size: Optional[int]) -> dict:
+    """``cfg_options`` of :func:`mmsmoke.apis.build_model` that make the
+    data pre-processor pad to ``size x size`` (the configs pad training
+    batches to their crop size); none for None."""
+    return {} if size is None else {
+        'model.data_preprocessor.size': (size, size)
+    }
 
 
 def optim_config(config: str):
@@ -296,48 +260,13 @@ def time_calls(fn: Callable[[], object],
                steps: int,
                warmup: int,
                after: Optional[Callable[[], None]] = None) -> dict:
-    """Time ``steps`` calls of ``fn`` after ``warmup`` untimed ones.
-
-    Each call is timed between two device synchronisations (a training
-    loop synchronises every step when it logs the losses). The peak
-    memory counter is reset before the timed calls.
-
-    Args:
-        fn (Callable): What to time.
-        device (torch.device): Device to synchronise.
-        steps (int): Timed calls (>= 1).
-        warmup (int): Untimed calls before them.
-        after (Callable, optional): Called after every call, untimed.
+    """``steps`` timed calls of one function: the timing loop
+    (:func:`benchmark_transmission_loss.time_interleaved`) on it alone.
 
     Returns:
         dict: ``times`` (s), ``median``, ``mean``, ``best`` (s),
         ``peak_bytes`` (CUDA only, else None) and ``last``, the last
         call's result.
     """
-    result = None
-    for _ in range(warmup):
-        result = fn()
-        if after is not None:
-            after()
-    synchronize(device)
-    if device.type == 'cuda':
-        torch.cuda.reset_peak_memory_stats(device)
-    times = []
-    for _ in range(steps):
-        synchronize(device)
-        start = time.perf_counter()
-        result = fn()
-        synchronize(device)
-        times.append(time.perf_counter() - start)
-        if after is not None:
-            after()
-    peak = (
-        torch.cuda.max_memory_allocated(device)
-        if device.type == 'cuda' else None)
-    return dict(
-        times=times,
-        median=statistics.median(times),
-        mean=statistics.fmean(times),
-        best=min(times),
-        peak_bytes=peak,
-        last=result)
+    return loss_bench.time_interleaved({'fn': fn}, device, steps, warmup,
+                                       after)['fn']

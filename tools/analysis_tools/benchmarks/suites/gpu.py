@@ -58,8 +58,9 @@ from typing import Callable, Dict, List, Optional, Tuple
 
 import torch
 
+from mmsmoke.apis import build_model
 from .. import measure
-from ..core import make_row
+from ..core import make_row, repo_path
 from ..measure import MODELS, device_name, synthetic_samples
 from .gpu_infer import INFER_MODES, infer_rows
 from .gpu_train import PRECISIONS, train_model_rows
@@ -234,17 +235,6 @@ def log(msg: str) -> None:
     print(f'[benchmark gpu] {msg}', flush=True)
 
 
-def build_model(key: str, device: torch.device, size: int,
-                seed: int) -> torch.nn.Module:
-    """A model of :data:`MODELS`, offline, with seeded random weights.
-
-    The data pre-processor pads to ``size`` (the configs pad training
-    batches to their crop size).
-    """
-    torch.manual_seed(seed)
-    return measure.build_model(MODELS[key][1], device, size)
-
-
 # ----------------------------------------------------------------------------
 # the suite
 # ----------------------------------------------------------------------------
@@ -265,10 +255,15 @@ class _Run:
             os.makedirs(osp.dirname(osp.abspath(self.jsonl)), exist_ok=True)
             open(self.jsonl, 'w').close()
 
-    def build_model(self, key: str) -> torch.nn.Module:
-        """:func:`build_model` at ``--gpu-size`` and ``--seed``."""
-        return build_model(key, self.device, self.args.gpu_size,
-                           self.args.seed)
+    def seeded_model(self, key: str) -> torch.nn.Module:
+        """A model of :data:`MODELS` with random weights from ``--seed``,
+        padding to ``--gpu-size`` (the configs pad training batches to
+        their crop size)."""
+        torch.manual_seed(self.args.seed)
+        return build_model(
+            repo_path(MODELS[key][1]),
+            device=self.device,
+            cfg_options=measure.pad_to(self.args.gpu_size))
 
     def over_budget(self) -> Optional[str]:
         budget = self.args.gpu_time_budget

@@ -10,9 +10,9 @@ from typing import Optional, Sequence
 
 import torch
 
+from benchmark_transmission_loss import synchronize
 from ..core import error_text
-from ..measure import (GIB, MODELS, normalised_batch, release, synchronize,
-                       time_calls)
+from ..measure import GIB, MODELS, normalised_batch, release, time_calls
 
 INFER_MODES = ('eager', 'predict', 'cudagraph', 'compile')
 #: Row names of the inference paths and modes.
@@ -65,7 +65,7 @@ def _infer_model(run, key: str, images, modes: Sequence[str]) -> None:
     build_error = None
     if reason is None:
         try:
-            model = run.build_model(key)
+            model = run.seeded_model(key)
             model.eval()
         except Exception as err:  # noqa: BLE001
             traceback.print_exc()

@@ -164,7 +164,7 @@ def train_model_rows(run, key: str, images) -> None:
             if reason is None:
                 try:
                     if model is None:
-                        model = run.build_model(key)
+                        model = run.seeded_model(key)
                         if fmt == 'channels_last':
                             from mmsmoke.engine.speed import to_channels_last
                             to_channels_last(model)

@@ -10,7 +10,9 @@ from typing import Callable, List
 
 import torch
 
-from ..measure import (MODELS, build_model, normalised_batch, pair_row,
+from mmsmoke.apis import build_model
+from ..core import repo_path
+from ..measure import (MODELS, normalised_batch, pair_row,
                        synthetic_samples, timed_pairs, timing_settings)
 
 NAME = 'inference'
@@ -46,7 +48,7 @@ def run(args: argparse.Namespace, ctx: dict) -> List[dict]:
     img = synthetic_samples(1, size, args.seed)[0][0]
 
     def prepare(key: str):
-        model = build_model(MODELS[key][1], device)
+        model = build_model(repo_path(MODELS[key][1]), device=device)
         return predict_fn(model, normalised_batch(model, [img]).to(device)), {}
 
     rows = []

@@ -11,11 +11,10 @@ import os
 import os.path as osp
 from typing import List
 
-import torch
-
 import fosp_complexity as complexity
+from mmsmoke.apis import build_model
 from ..core import REPO, log, make_row, selected
-from ..measure import build_model, release
+from ..measure import release
 
 NAME = 'params_flops'
 IN_ALL = True
@@ -44,7 +43,7 @@ def run(args: argparse.Namespace, ctx: dict) -> List[dict]:
     for config in selected(model_configs(), args.match):
         log(f'params_flops: {config}')
         name = osp.splitext(osp.basename(config))[0]
-        model = build_model(config, torch.device('cpu'))
+        model = build_model(config, device='cpu')
         params = complexity.count_params(model)
         rows.append(
             make_row(

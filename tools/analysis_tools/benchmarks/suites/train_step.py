@@ -10,7 +10,9 @@ medians, so that a load change on a shared machine affects both alike.
 import argparse
 from typing import List
 
-from ..measure import (MODELS, build_model, check_train_batch, optim_config,
+from mmsmoke.apis import build_model
+from ..core import repo_path
+from ..measure import (MODELS, check_train_batch, optim_config, pad_to,
                        pair_row, synthetic_samples, timed_pairs,
                        timing_settings, train_batch, train_step_fn)
 
@@ -44,7 +46,8 @@ def run(args: argparse.Namespace, ctx: dict) -> List[dict]:
 
     def prepare(key: str):
         config = MODELS[key][1]
-        model = build_model(config, device, size)
+        model = build_model(
+            repo_path(config), device=device, cfg_options=pad_to(size))
         optim = build_optim_wrapper(model, optim_config(config))
         model.train()
         facts = {}

@@ -13,8 +13,9 @@ from typing import List
 import torch
 
 import benchmark_transmission_loss as loss_bench
-from ..core import log, make_row
-from ..measure import (MODELS, build_model, check_train_batch, optim_config,
+from mmsmoke.apis import build_model
+from ..core import log, make_row, repo_path
+from ..measure import (MODELS, check_train_batch, optim_config, pad_to,
                        release, synthetic_samples, timing_settings,
                        train_batch, train_step_fn)
 
@@ -130,7 +131,8 @@ def dcp_row(args: argparse.Namespace, ctx: dict) -> dict:
     label, config = MODELS['transbvm_r50']
     log(f'transmission: DCP share of a {label} step ({size}x{size}, batch '
         f'{batch})')
-    model = build_model(config, device, size)
+    model = build_model(
+        repo_path(config), device=device, cfg_options=pad_to(size))
     optim = build_optim_wrapper(model, optim_config(config))
     model.train()
     data = train_batch(synthetic_samples(batch, size, args.seed))

@@ -20,8 +20,9 @@ import numpy as np
 import torch
 
 import benchmark_transmission_loss as loss_bench
+from mmsmoke.apis import build_model
 from ..core import log, make_row, repo_path, selected
-from ..measure import (MODELS, build_model, config_crop, normalised_batch,
+from ..measure import (MODELS, config_crop, normalised_batch,
                        release, synthetic_samples, timing_settings)
 
 NAME = 'uncertainty'
@@ -192,7 +193,10 @@ def _model_rows(args: argparse.Namespace, ctx: dict, label: str, config: str,
                                                      args.checkpoint_config)
     size = args.size or config_crop(config) or 480
     model = build_model(
-        config, device, checkpoint=args.checkpoint if trained else None)
+        repo_path(config),
+        args.checkpoint if trained else None,
+        device,
+        strict=True)
     weights = (f'trained ({args.checkpoint})'
                if trained else 'untrained (random initialisation)')
     inputs = [
