@@ -138,6 +138,10 @@ class DomainFusionHead(BaseDecodeHead):
             ``dropout_ratio``, ``align_corners`` ...).
     """
 
+    #: The head takes the separation's foreground (``fg_in_channels``);
+    #: ``FoSpEncoderDecoder`` sets that argument from the separation.
+    takes_foreground = True
+
     def __init__(self,
                  in_channels: Sequence[int],
                  channels: int,

@@ -1,5 +1,4 @@
 """Segmentor of FoSp (Yao et al., AAAI 2024)."""
-import inspect
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch.nn.functional as F
@@ -22,7 +21,9 @@ def _with_foreground_channels(decode_head: ConfigType,
 
     As ``EncoderDecoder`` reads ``num_classes`` from its head, the head
     reads the width of the foreground tensor from the separation module
-    (its class attribute ``out_channels``), so no config repeats it.
+    (its class attribute ``out_channels``), so no config repeats it. The
+    head declares that it takes one (class attribute
+    ``takes_foreground``, as :class:`DomainFusionHead` does).
     """
     if not separation:
         return decode_head
@@ -34,7 +35,7 @@ def _with_foreground_channels(decode_head: ConfigType,
         raise KeyError(f'FoSpEncoderDecoder: {missing!r} is not registered '
                        'in the MODELS registry; check the config type')
     channels = int(sep_cls.out_channels)
-    if 'fg_in_channels' not in inspect.signature(head_cls).parameters:
+    if not getattr(head_cls, 'takes_foreground', False):
         raise ValueError(
             f'FoSpEncoderDecoder: the separation foreground needs a head '
             f'that takes it (DomainFusionHead); {decode_head["type"]} does '
