@@ -15,5 +15,3 @@ _base_ = [
 crop_size = (512, 512)
 model = dict(data_preprocessor=dict(size=crop_size))
 train_dataloader = dict(batch_size=4)
-val_evaluator = dict(threshold=0.4)  # release: probability > 0.4
-test_evaluator = val_evaluator

@@ -13,5 +13,3 @@ _base_ = [
 model = dict(
     data_preprocessor=dict(size=_base_.crop_size),
     test_cfg=_base_.native_test_cfg)
-val_evaluator = dict(threshold=0.4)  # FoSp's release threshold
-test_evaluator = dict(threshold=0.4)

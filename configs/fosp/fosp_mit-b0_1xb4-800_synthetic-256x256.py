@@ -11,5 +11,3 @@ _base_ = [
 ]
 # batches padded to the dataset's 256x256 crops
 model = dict(data_preprocessor=dict(size=_base_.crop_size))
-val_evaluator = dict(threshold=0.4)  # FoSp's release threshold
-test_evaluator = val_evaluator

@@ -20,7 +20,7 @@ train_pipeline = [
 test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='Resize', scale=img_scale, keep_ratio=False),
-    dict(type='LoadAnnotations'),
+    dict(type='LoadSmokeAnnotations'),
     dict(type='PackSegInputs', meta_keys=_base_.meta_keys)
 ]
 tta_pipeline = [
@@ -38,7 +38,7 @@ tta_pipeline = [
                 dict(type='RandomFlip', prob=0., direction='horizontal'),
                 dict(type='RandomFlip', prob=1., direction='horizontal')
             ],
-            [dict(type='LoadAnnotations')],
+            [dict(type='LoadSmokeAnnotations')],
             [dict(type='PackSegInputs', meta_keys=_base_.meta_keys)],
         ])
 ]

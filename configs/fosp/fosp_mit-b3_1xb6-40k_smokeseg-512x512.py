@@ -14,5 +14,3 @@ model = dict(
     data_preprocessor=dict(size=crop_size),
     backbone=dict(init_cfg=dict(type='Pretrained', checkpoint=checkpoint)))
 train_dataloader = dict(batch_size=6)
-val_evaluator = dict(threshold=0.4)  # release: probability > 0.4
-test_evaluator = val_evaluator

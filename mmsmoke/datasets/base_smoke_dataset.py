@@ -10,7 +10,7 @@ from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
 
 from .transforms.loading import MASK_CONVENTIONS
-from .transforms.strict_loaders import strict_loader_pipeline
+from .transforms.pipeline_check import check_pipeline_loaders
 
 SMOKE_METAINFO = dict(
     classes=('background', 'smoke'), palette=[[0, 0, 0], [255, 96, 0]])
@@ -28,13 +28,12 @@ class BinarySmokeDataset(BaseSegDataset):
     :class:`LoadSmokeAnnotations` maps explicitly, so 255 never becomes the
     ignore index.
 
-    With ``strict_loading`` (the default) the stock loader names
-    ``LoadImageFromFile`` and ``LoadAnnotations`` in ``pipeline`` run as
-    :class:`LoadSmokeImageFromFile` and :class:`LoadSmokeAnnotations`
-    (:func:`strict_loader_pipeline`). Configs can thus keep the names that
-    MMSeg's ``MMSegInferencer`` and ``inference_model`` look for, and a
-    stock pipeline mixed in from another config still loads {0, 255} masks
-    as {0, 1} with clear errors for broken files.
+    ``pipeline`` runs as the config names it. A pipeline that names
+    MMSeg's ``LoadAnnotations`` (which would read the smoke pixels of a
+    {0, 255} mask as the ignore index) or ``LoadImageFromFile(
+    ignore_empty=True)`` (which would skip broken images silently) is
+    refused with an error that names the config keys
+    (:func:`~mmsmoke.datasets.transforms.check_pipeline_loaders`).
 
     Problems are reported when the dataset is built, naming the path: a
     missing data root or folder, an empty or missing split file, no images
@@ -53,9 +52,6 @@ class BinarySmokeDataset(BaseSegDataset):
             ``'large'`` to split files (relative to ``data_root``) whose stems
             get that ``size_group`` in their data info, for the metric's size
             breakdown. Files that do not exist are skipped.
-        strict_loading (bool): Run stock loaders in ``pipeline`` as the
-            validating mmsmoke loaders. With False the pipeline is used as
-            given. Defaults to True.
         **kwargs: Passed to :class:`mmseg.datasets.BaseSegDataset`.
     """
 
@@ -66,7 +62,6 @@ class BinarySmokeDataset(BaseSegDataset):
                  img_suffix: str = '.jpg',
                  seg_map_suffix: str = '.png',
                  size_group_files: Optional[Dict[str, str]] = None,
-                 strict_loading: bool = True,
                  **kwargs) -> None:
         if mask_convention not in MASK_CONVENTIONS:
             raise ValueError(f'unknown mask_convention {mask_convention!r}; '
@@ -76,16 +71,8 @@ class BinarySmokeDataset(BaseSegDataset):
                              'smoke masks')
         self.mask_convention = mask_convention
         self.size_group_files = dict(size_group_files or {})
-        self.strict_loading = strict_loading
-        if strict_loading and kwargs.get('pipeline'):
-            kwargs['pipeline'], replaced = strict_loader_pipeline(
-                kwargs['pipeline'], type(self).__name__)
-            if replaced:
-                print_log(
-                    f'{type(self).__name__}: {", ".join(replaced)} run as '
-                    f'mmsmoke\'s validating loaders (strict_loading=True)',
-                    logger='current',
-                    level=logging.DEBUG)
+        check_pipeline_loaders(kwargs.get('pipeline') or [],
+                               type(self).__name__)
         super().__init__(
             img_suffix=img_suffix,
             seg_map_suffix=seg_map_suffix,

@@ -63,7 +63,7 @@ def test_tta_pipeline_matches_the_test_pipeline(path):
     stages = tta[1]['transforms']
     assert tta[1]['type'] == 'TestTimeAug'
     assert resize[0] in stages[0], f'{path.name}: no view at the test size'
-    assert [dict(type='LoadAnnotations')] in stages
+    assert [dict(type='LoadSmokeAnnotations')] in stages
     assert stages[-1][0]['type'] == 'PackSegInputs'
     assert stages[-1][0]['meta_keys'] == test_pipeline[-1]['meta_keys']
 

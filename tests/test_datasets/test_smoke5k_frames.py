@@ -144,8 +144,8 @@ def test_convert_is_deterministic_and_readable(tmp_path, frames):
         data_root=str(outs[0]),
         data_prefix=dict(img_path='test/img', seg_map_path='test/gt'),
         pipeline=[
-            dict(type='LoadImageFromFile'),
-            dict(type='LoadAnnotations'),
+            dict(type='LoadSmokeImageFromFile'),
+            dict(type='LoadSmokeAnnotations'),
             dict(type='PackSegInputs')
         ])
     assert len(ds) == len(rows)

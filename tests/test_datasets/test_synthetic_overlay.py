@@ -294,8 +294,8 @@ def _smoke5k_root(tmp_path, n=3, size=(60, 80)):
 
 def _train_pipeline(crop=(32, 32), scale=(80, 60)):
     return [
-        dict(type='LoadImageFromFile'),
-        dict(type='LoadAnnotations'),
+        dict(type='LoadSmokeImageFromFile'),
+        dict(type='LoadSmokeAnnotations'),
         dict(
             type='RandomResize',
             scale=scale,

@@ -107,6 +107,25 @@ def test_threshold_is_strict_and_configurable():
     assert res['Recall'] == 1.0 and res['Precision'] == pytest.approx(2 / 3)
 
 
+def test_threshold_none_scores_the_models_mask():
+    gt = np.array([[1, 1], [0, 0]])
+    prob = np.array([[0.5, 0.7], [0.3, 0.0]])
+    sample = make_sample(prob, gt)
+    # the head thresholded at 0.25: its mask, not the metric's threshold
+    sample['pred_sem_seg'] = dict(
+        data=torch.as_tensor(prob > 0.25).long()[None])
+    res = run(SmokeMetric(threshold=None), [sample])
+    assert res['Recall'] == 1.0 and res['Precision'] == pytest.approx(2 / 3)
+    same = run(SmokeMetric(threshold=0.25), [make_sample(prob, gt)])
+    assert same['IoU'] == pytest.approx(res['IoU'])
+    del sample['pred_sem_seg']
+    with pytest.raises(KeyError, match=r'img\.jpg: .*threshold=None.*'
+                       r'pred_sem_seg'):
+        run(SmokeMetric(threshold=None), [sample])
+    with pytest.raises(ValueError, match='or be None'):
+        SmokeMetric(threshold=1.5)
+
+
 def test_size_groups_derived_and_from_metainfo():
 
     def image(n_smoke, n_hit):

@@ -30,7 +30,7 @@ train_pipeline = [
 test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='Resize', scale_factor=1.0, keep_ratio=True),
-    dict(type='LoadAnnotations'),
+    dict(type='LoadSmokeAnnotations'),
     dict(type='PackSegInputs', meta_keys=_base_.meta_keys)
 ]
 tta_pipeline = [
@@ -46,7 +46,7 @@ tta_pipeline = [
                 dict(type='RandomFlip', prob=0., direction='horizontal'),
                 dict(type='RandomFlip', prob=1., direction='horizontal')
             ],
-            [dict(type='LoadAnnotations')],
+            [dict(type='LoadSmokeAnnotations')],
             [dict(type='PackSegInputs', meta_keys=_base_.meta_keys)],
         ])
 ]

@@ -16,7 +16,7 @@
 #   test_pipeline = [
 #       dict(type='LoadImageFromFile'),
 #       dict(type='Resize', scale=test_scale, keep_ratio=True),
-#       dict(type='LoadAnnotations'),
+#       dict(type='LoadSmokeAnnotations'),
 #       dict(type='PackSegInputs', meta_keys=_base_.meta_keys)
 #   ]
 # together with its `--tta` pipeline (the test resize at each of
@@ -42,14 +42,15 @@ train_pipeline = [
 ]
 # The mask is loaded after the resize: metrics use the full-resolution
 # ground truth, and predictions are resized back to the original image.
-# Stock loader names, which MMSegInferencer and mmseg.apis.inference_model
-# look for; the smoke dataset runs them as LoadSmokeImageFromFile and
-# LoadSmokeAnnotations (strict_loading, see docs/datasets.md).
+# The image loader keeps the stock name, which MMSegInferencer looks for
+# (it runs as named); masks are read by LoadSmokeAnnotations, which maps
+# {0, 255} to {0, 1} and lets inference inputs without a mask pass. A smoke
+# dataset refuses the stock LoadAnnotations (see docs/datasets.md).
 test_scale = (512, 512)
 test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='Resize', scale=test_scale, keep_ratio=True),
-    dict(type='LoadAnnotations'),
+    dict(type='LoadSmokeAnnotations'),
     dict(type='PackSegInputs', meta_keys=meta_keys)
 ]
 # `tools/test.py --tta`: the test resize at 0.75, 1 and 1.25 times the test
@@ -71,7 +72,7 @@ tta_pipeline = [
                 dict(type='RandomFlip', prob=0., direction='horizontal'),
                 dict(type='RandomFlip', prob=1., direction='horizontal')
             ],
-            [dict(type='LoadAnnotations')],
+            [dict(type='LoadSmokeAnnotations')],
             [dict(type='PackSegInputs', meta_keys=meta_keys)],
         ])
 ]
@@ -87,8 +88,11 @@ val_dataloader = dict(
     sampler=dict(type='DefaultSampler', shuffle=False))
 test_dataloader = val_dataloader
 # Validation logs the scalar metrics; the test run also returns (and with
-# --out saves) the reliability-diagram bins.
+# --out saves) the reliability-diagram bins. threshold=None: the metrics
+# score the model's own mask, made with the decode head's `threshold`, so a
+# config states its threshold once (model.decode_head.threshold); set the
+# evaluator's `threshold` to score another operating point.
 val_evaluator = dict(
-    type='SmokeMetric', threshold=0.5, return_reliability_bins=False)
+    type='SmokeMetric', threshold=None, return_reliability_bins=False)
 test_evaluator = dict(
-    type='SmokeMetric', threshold=0.5, return_reliability_bins=True)
+    type='SmokeMetric', threshold=None, return_reliability_bins=True)

@@ -25,6 +25,6 @@ val_dataloader = dict(
 test_dataloader = dict(
     dataset=dict(
         val_dataloader['dataset'], ann_file='ImageSets/Segmentation/test.txt'))
-# SmokeMetric at threshold 0.5 (smoke_binary_common.py). FoSp evaluates at
-# probability > 0.4 (its config); this package's configs use 0.5 unless the
-# method's own setting says otherwise.
+# SmokeMetric scores the model's own mask (threshold=None in
+# smoke_binary_common.py): the decode head's threshold, 0.5 unless the
+# method's own setting says otherwise (FoSp: probability > 0.4).

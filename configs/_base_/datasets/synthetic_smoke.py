@@ -29,7 +29,7 @@ test_scale = (256, 256)
 test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='Resize', scale=test_scale, keep_ratio=True),
-    dict(type='LoadAnnotations'),
+    dict(type='LoadSmokeAnnotations'),
     dict(type='PackSegInputs', meta_keys=_base_.meta_keys)
 ]
 tta_pipeline = [
@@ -47,7 +47,7 @@ tta_pipeline = [
                 dict(type='RandomFlip', prob=0., direction='horizontal'),
                 dict(type='RandomFlip', prob=1., direction='horizontal')
             ],
-            [dict(type='LoadAnnotations')],
+            [dict(type='LoadSmokeAnnotations')],
             [dict(type='PackSegInputs', meta_keys=_base_.meta_keys)],
         ])
 ]

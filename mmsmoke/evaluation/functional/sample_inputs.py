@@ -50,6 +50,30 @@ def sample_probability(sample: dict) -> Tensor:
     return prob
 
 
+def sample_mask(sample: dict, shape: Sequence[int]) -> Tensor:
+    """The (H, W) bool smoke mask the model predicted (``pred_sem_seg``).
+
+    That is the decode head's ``threshold`` applied to the probability
+    (arg-max for two channels), as the model's ``postprocess_result``
+    made it.
+    """
+    name = sample_name(sample)
+    if 'pred_sem_seg' not in sample:
+        raise KeyError(f'{name}: SmokeMetric(threshold=None) reads the '
+                       'model\'s mask, pred_sem_seg, which the data sample '
+                       'lacks; set the metric\'s threshold in the config '
+                       '(val_evaluator / test_evaluator).')
+    mask = sample['pred_sem_seg']['data']
+    if not isinstance(mask, Tensor):
+        mask = torch.as_tensor(mask)
+    if mask.ndim == 3 and mask.shape[0] == 1:
+        mask = mask[0]
+    if tuple(mask.shape) != tuple(shape):
+        raise ValueError(f'{name}: pred_sem_seg shape {tuple(mask.shape)} '
+                         f'differs from seg_logits {tuple(shape)}.')
+    return mask == 1
+
+
 def sample_ground_truth(sample: dict, shape: Sequence[int],
                         device: torch.device, ignore_index: int) -> Tensor:
     """The (H, W) long labels {0, 1, ignore_index} of a data sample.

@@ -66,7 +66,8 @@ from mmsmoke.evaluation.functional.count_scores import (EMPTY_GT_POLICIES,
 from mmsmoke.evaluation.functional.reports import (per_image_rows,
                                                    size_group_table,
                                                    summary_table)
-from mmsmoke.evaluation.functional.sample_inputs import sample_size_group
+from mmsmoke.evaluation.functional.sample_inputs import (sample_mask,
+                                                          sample_size_group)
 from mmsmoke.evaluation.functional.sod import (probability_to_uint8,
                                                size_group_sod, sod_family,
                                                sod_scores)
@@ -89,10 +90,13 @@ class SmokeMetric(PerSampleMetric):
     grow with image size and the records gather cheaply under DDP.
 
     Args:
-        threshold (float): A pixel is predicted smoke when its probability is
-            strictly greater than this (as in MMSeg's ``postprocess_result``).
-            Used by the FoSp, pooled and alarm families and by the saved
-            masks. Defaults to 0.5.
+        threshold (float, optional): A pixel is predicted smoke when its
+            probability is strictly greater than this (as in MMSeg's
+            ``postprocess_result``). None takes the model's own mask
+            (``pred_sem_seg``, made with the decode head's ``threshold``),
+            so a config states its threshold once, in the head; the
+            configs' evaluators do that. Used by the FoSp, pooled and alarm
+            families and by the saved masks. Defaults to 0.5.
         sod_beta_squared (float): beta^2 of the salient-object F-measure
             (PySODMetrics' ``beta`` argument, which *is* beta^2). Defaults to
             0.3, the SOD convention.
@@ -141,7 +145,7 @@ class SmokeMetric(PerSampleMetric):
     EMPTY_GT_POLICIES = EMPTY_GT_POLICIES
 
     def __init__(self,
-                 threshold: float = 0.5,
+                 threshold: Optional[float] = 0.5,
                  sod_beta_squared: float = 0.3,
                  sod_normalize: bool = True,
                  sod_include_negatives: bool = False,
@@ -156,9 +160,10 @@ class SmokeMetric(PerSampleMetric):
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
-        if not 0.0 <= float(threshold) < 1.0:
+        if threshold is not None and not 0.0 <= float(threshold) < 1.0:
             raise ValueError(
-                f'threshold must lie in [0, 1), got {threshold!r}.')
+                f'threshold must lie in [0, 1) or be None, got '
+                f'{threshold!r}.')
         if not float(sod_beta_squared) > 0:
             raise ValueError('sod_beta_squared must be positive, got '
                              f'{sod_beta_squared!r}.')
@@ -185,7 +190,7 @@ class SmokeMetric(PerSampleMetric):
         if keep_results and not output_dir:
             raise ValueError('keep_results=True needs output_dir to write '
                              'per_image_results.json into.')
-        self.threshold = float(threshold)
+        self.threshold = None if threshold is None else float(threshold)
         self.sod_beta_squared = float(sod_beta_squared)
         self.sod_normalize = bool(sod_normalize)
         self.sod_include_negatives = bool(sod_include_negatives)
@@ -207,7 +212,8 @@ class SmokeMetric(PerSampleMetric):
     def reduce_sample(self, sample: dict) -> dict:
         name, prob, gt, valid = self.read(sample)
         target = gt == 1
-        pred = prob > self.threshold
+        pred = (prob > self.threshold if self.threshold is not None else
+                sample_mask(sample, prob.shape))
         self._save_maps(sample, prob, pred)
 
         record = self.new_record(name, valid,
