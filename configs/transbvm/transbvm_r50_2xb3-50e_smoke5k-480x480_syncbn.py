@@ -1,6 +1,6 @@
 # Transmission-BVM R50 on SMOKE5K for GPU clusters: the paper's recipe of
 # transbvm_r50_1xb6-50e_smoke5k-480x480.py on 2 GPUs x 3 images (the same
-# total batch of 6, so the same 843 iterations per epoch and the same
+# total batch of 6, so the same iterations per epoch and the same
 # schedule) with synchronised batch norm in the backbone, the BVM head
 # (including its inference network P(z|x)) and the uncertainty network
 # g_gamma. The extra Monte Carlo passes of the head in training run on

@@ -101,7 +101,7 @@ def test_syncbn_variant_builds_with_synchronised_norms_only(path):
     assert plain == [], f'{Path(path).name} keeps unsynchronised norms'
     base_cfg, base = _build(SYNCBN_CONFIGS[path])
     assert set(model.state_dict()) == set(base.state_dict())
-    assert cfg.train_cfg.max_iters == base_cfg.train_cfg.max_iters
+    assert cfg.train_cfg == base_cfg.train_cfg
     assert cfg.env_cfg.dist_cfg.backend == 'nccl'
 
 
