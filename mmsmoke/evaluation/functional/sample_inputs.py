@@ -50,6 +50,22 @@ def sample_probability(sample: dict) -> Tensor:
     return prob
 
 
+def _label_map(sample: dict, key: str, shape: Sequence[int],
+               hint: str = '') -> Tensor:
+    """The (H, W) map ``sample[key]['data']`` ((1, H, W) or (H, W)), which
+    must have the prediction's ``shape``; ``hint`` ends the error."""
+    value = sample[key]['data']
+    if not isinstance(value, Tensor):
+        value = torch.as_tensor(value)
+    if value.ndim == 3 and value.shape[0] == 1:
+        value = value[0]
+    if tuple(value.shape) != tuple(shape):
+        raise ValueError(f'{sample_name(sample)}: {key} shape '
+                         f'{tuple(value.shape)} differs from the prediction '
+                         f'shape {tuple(shape)}{hint}.')
+    return value
+
+
 def sample_mask(sample: dict, shape: Sequence[int]) -> Tensor:
     """The (H, W) bool smoke mask the model predicted (``pred_sem_seg``).
 
@@ -63,14 +79,7 @@ def sample_mask(sample: dict, shape: Sequence[int]) -> Tensor:
                        'model\'s mask, pred_sem_seg, which the data sample '
                        'lacks; set the metric\'s threshold in the config '
                        '(val_evaluator / test_evaluator).')
-    mask = sample['pred_sem_seg']['data']
-    if not isinstance(mask, Tensor):
-        mask = torch.as_tensor(mask)
-    if mask.ndim == 3 and mask.shape[0] == 1:
-        mask = mask[0]
-    if tuple(mask.shape) != tuple(shape):
-        raise ValueError(f'{name}: pred_sem_seg shape {tuple(mask.shape)} '
-                         f'differs from seg_logits {tuple(shape)}.')
+    mask = _label_map(sample, 'pred_sem_seg', shape)
     return mask == 1
 
 
@@ -88,16 +97,9 @@ def sample_ground_truth(sample: dict, shape: Sequence[int],
     name = sample_name(sample)
     if 'gt_sem_seg' not in sample:
         raise KeyError(f'{name}: SmokeMetric needs gt_sem_seg.')
-    gt = sample['gt_sem_seg']['data']
-    if not isinstance(gt, Tensor):
-        gt = torch.as_tensor(gt)
-    if gt.ndim == 3 and gt.shape[0] == 1:
-        gt = gt[0]
-    if tuple(gt.shape) != tuple(shape):
-        raise ValueError(
-            f'{name}: ground truth shape {tuple(gt.shape)} differs from '
-            f'the prediction shape {tuple(shape)}; predictions must be '
-            'at the original image resolution.')
+    gt = _label_map(
+        sample, 'gt_sem_seg', shape,
+        '; predictions must be at the original image resolution')
     gt = gt.to(device=device, dtype=torch.long)
     bad = (gt != 0) & (gt != 1) & (gt != ignore_index)
     if bool(bad.any()):
