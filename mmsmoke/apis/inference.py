@@ -25,6 +25,7 @@ from mmseg.registry import MODELS, TRANSFORMS
 from mmseg.structures import SegDataSample
 
 from mmsmoke.datasets.base_smoke_dataset import SMOKE_METAINFO
+from mmsmoke.datasets.transforms.pipeline_check import transform_type_name
 
 ImageInput = Union[str, Path, np.ndarray]
 
@@ -41,11 +42,6 @@ _PIPELINE_ATTR = '_smoke_inference_pipeline'
 def default_device() -> str:
     """``'cuda'`` when a GPU is visible, else ``'cpu'``."""
     return 'cuda' if torch.cuda.is_available() else 'cpu'
-
-
-def _type_name(transform: dict) -> str:
-    kind = transform.get('type')
-    return kind if isinstance(kind, str) else getattr(kind, '__name__', '')
 
 
 def inference_pipeline_cfg(cfg: Config) -> List[dict]:
@@ -78,7 +74,7 @@ def inference_pipeline_cfg(cfg: Config) -> List[dict]:
     found_loader = False
     for transform in copy.deepcopy(list(pipeline)):
         transform = dict(transform)
-        name = _type_name(transform)
+        name = transform_type_name(transform.get('type'))
         if name in ANNOTATION_LOADERS:
             continue
         if name in IMAGE_LOADERS:
@@ -132,6 +128,20 @@ def load_config(config: Union[str, Path, Config],
     return config
 
 
+def offline_config(config: Union[str, Path, Config],
+                   cfg_options: Optional[dict] = None) -> Config:
+    """:func:`load_config` with every pretrained source of the model
+    switched off (``model.pretrained`` and the backbone's ``init_cfg`` set
+    to None), so building and initialising it reads nothing from a network
+    or a weights package."""
+    config = load_config(config, cfg_options)
+    config.model.pretrained = None
+    backbone = config.model.get('backbone')
+    if isinstance(backbone, (dict, ConfigDict)) and 'init_cfg' in backbone:
+        backbone.init_cfg = None
+    return config
+
+
 def build_model(config: Union[str, Path, Config],
                 checkpoint: Optional[str] = None,
                 device: Optional[Union[str, torch.device]] = None,
@@ -143,9 +153,8 @@ def build_model(config: Union[str, Path, Config],
     The one way the package, its tools and its tests build a model:
 
     * every pretrained source of the config is switched off
-      (``model.pretrained`` and the backbone's ``init_cfg`` set to None),
-      so building reads nothing from a network or a weights package: the
-      weights come from ``checkpoint``, or are the random initialisation;
+      (:func:`offline_config`): the weights come from ``checkpoint``, or
+      are the random initialisation;
     * SyncBN layers become BN unless a process group is initialised (as
       the runner does for a one-process run), so the model runs on one
       device of any kind;
@@ -158,7 +167,9 @@ def build_model(config: Union[str, Path, Config],
     Args:
         config (str | Path | Config): Config file or object (not
             modified).
-        checkpoint (str, optional): Checkpoint file. Defaults to None.
+        checkpoint (str, optional): Checkpoint file, or any URL mmengine's
+            ``load_checkpoint`` reads (``https://``, ``s3://`` ...).
+            Defaults to None.
         device (str | torch.device, optional): Device; None picks
             :func:`default_device`.
         cfg_options (dict, optional): Config overrides (``key.sub=value``).
@@ -174,21 +185,16 @@ def build_model(config: Union[str, Path, Config],
         RuntimeError: A strict load found keys that do not fit (the error
             names the checkpoint and the config).
     """
-    config = load_config(config, cfg_options)
-    model_cfg = config.model
-    model_cfg.pretrained = None
-    backbone = model_cfg.get('backbone')
-    if isinstance(backbone, (dict, ConfigDict)) and 'init_cfg' in backbone:
-        backbone.init_cfg = None
+    config = offline_config(config, cfg_options)
     init_default_scope(config.get('default_scope', 'mmseg'))
-    model = MODELS.build(model_cfg)
+    model = MODELS.build(config.model)
     if not is_distributed():
         model = revert_sync_batchnorm(model)
     if init_weights:
         model.init_weights()
     dataset_meta = None
     if checkpoint is not None:
-        if not Path(checkpoint).is_file():
+        if '://' not in checkpoint and not Path(checkpoint).is_file():
             raise FileNotFoundError(f'{checkpoint}: checkpoint not found')
         source = getattr(config, 'filename', None) or '<config>'
         try:

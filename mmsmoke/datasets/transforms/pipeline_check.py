@@ -25,7 +25,7 @@ PIPELINE_KEYS = ('train_pipeline', 'test_pipeline', 'tta_pipeline',
                  '<split>_dataloader.dataset.pipeline')
 
 
-def _type_name(transform_type: Any) -> str:
+def transform_type_name(transform_type: Any) -> str:
     """Registry name of a transform ``type`` given as a string or a class."""
     if isinstance(transform_type, str):
         return transform_type.split('.')[-1]
@@ -59,7 +59,7 @@ def check_pipeline_loaders(pipeline: Sequence[Any], owner: str) -> None:
     """
     keys = ' / '.join(PIPELINE_KEYS)
     for cfg in _transforms(pipeline):
-        name = _type_name(cfg.get('type'))
+        name = transform_type_name(cfg.get('type'))
         if name == 'LoadAnnotations':
             raise ValueError(
                 f'{owner}: the pipeline names LoadAnnotations, which reads '

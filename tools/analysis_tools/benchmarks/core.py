@@ -42,30 +42,6 @@ def selected(keys: Sequence[str], pattern: Optional[str]) -> List[str]:
     return [k for k in keys if regex.search(k)]
 
 
-def load_offline_config(path: str):
-    """Load a config with every pretrained-weight source switched off.
-
-    ``model.pretrained`` and the backbone's ``init_cfg`` are set to None,
-    so building and initialising the model needs no network.
-
-    Args:
-        path (str): Config file.
-
-    Returns:
-        Config: The loaded config.
-    """
-    from mmengine.config import Config
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'{path}: config file not found')
-    cfg = Config.fromfile(path)
-    if 'model' not in cfg:
-        raise ValueError(f'{path}: the config defines no `model`')
-    cfg.model.pretrained = None
-    if 'init_cfg' in cfg.model.get('backbone', {}):
-        cfg.model.backbone.init_cfg = None
-    return cfg
-
-
 def check_goal(goal: Optional[str], value: Optional[float],
                ratio: Optional[float]) -> Optional[bool]:
     """Whether a row meets its goal.

@@ -11,7 +11,8 @@ import json
 import os
 import os.path as osp
 
-from .core import REPO, load_offline_config
+from mmsmoke.apis import offline_config
+from .core import REPO
 
 #: The model the memory tools measure by default (SegFormer MiT-B0).
 DEFAULT_CONFIG = osp.join(REPO, 'configs', 'segformer',
@@ -35,7 +36,7 @@ def parse_run_args(parser: argparse.ArgumentParser) -> argparse.Namespace:
 def monitored_config(args: argparse.Namespace, mode: str, log_interval: int):
     """A config whose ``mode`` loop runs in this process, RSS sampled.
 
-    ``args.config`` offline (:func:`benchmarks.core.load_offline_config`)
+    ``args.config`` offline (:func:`mmsmoke.apis.offline_config`)
     in ``args.work_dir``, the ``<mode>_dataloader`` without worker
     processes, visualisation off, a log line every ``log_interval``
     iterations and ``RSSMonitorHook`` sampling every ``args.interval``
@@ -44,7 +45,7 @@ def monitored_config(args: argparse.Namespace, mode: str, log_interval: int):
     Returns:
         Config: The config, for the caller's own changes.
     """
-    cfg = load_offline_config(args.config)
+    cfg = offline_config(args.config)
     cfg.work_dir = args.work_dir
     loader = cfg[f'{mode}_dataloader']
     loader.num_workers = 0

@@ -7,7 +7,8 @@ the squashed 256x256 recipe of the ``smoke5k`` suite
 """
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
-from ..core import load_offline_config, repo_path
+from mmsmoke.apis import offline_config
+from ..core import repo_path
 from ..datasets import squash_recipe
 from ..training import apply_budget
 
@@ -185,7 +186,7 @@ def build_config(key: str, overlay: bool, seed: int, args, data_root: str,
         Config: The config.
     """
     _, family, variant = MODELS[key]
-    cfg = load_offline_config(repo_path(CONFIGS[family]))
+    cfg = offline_config(repo_path(CONFIGS[family]))
     set_overlay(cfg, overlay, args.overlay_prob)
     apply_variant(cfg, variant)
     apply_budget(cfg, args, data_root)

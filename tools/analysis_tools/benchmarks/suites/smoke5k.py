@@ -18,7 +18,8 @@ import argparse
 import os.path as osp
 from typing import Dict, List, Optional
 
-from ..core import REPO, load_offline_config, make_row, repo_path, selected
+from mmsmoke.apis import offline_config
+from ..core import REPO, make_row, repo_path, selected
 from ..datasets import default_data_root, smoke5k_root, squash_recipe
 from ..measure import MODELS as TIMING_MODELS
 from ..tables import fmt, row_table
@@ -197,7 +198,7 @@ def build_config(key: str, args: argparse.Namespace, data_root: str,
         Config: The config.
     """
     _, config, variant = MODELS[key]
-    cfg = load_offline_config(repo_path(config))
+    cfg = offline_config(repo_path(config))
     crop = (args.crop, args.crop)
     cfg.model.data_preprocessor.size = crop
     _apply_variant(cfg, variant, args, config)
